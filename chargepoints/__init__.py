@@ -1,0 +1,1 @@
+"""The charging domain: stations, EVSEs, connectors, id tokens, transactions and meter values."""

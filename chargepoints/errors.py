@@ -1,0 +1,32 @@
+"""Errors the charging use cases raise; the edges translate them.
+
+ChargingError
+├── StationNotFound          no such station
+├── StationNotRegistered     the station has not been accepted by a BootNotification
+├── TransactionNotFound      no such transaction
+└── InvalidStationId         the id breaks the allowed length or characters
+"""
+
+
+class ChargingError(Exception):
+    """Base of the charging domain's errors."""
+
+
+class StationNotFound(ChargingError):
+    pass
+
+
+class StationNotRegistered(ChargingError):
+    pass
+
+
+class TransactionNotFound(ChargingError):
+    pass
+
+
+class InvalidStationId(ChargingError):
+    pass
+
+
+class StationOffline(ChargingError):
+    """The station has no live connection, so a command cannot reach it."""

@@ -1,0 +1,47 @@
+"""Facts the charging use cases publish after their commit, for live views and other nodes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    station_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class StationBooted(Event):
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorStatusChanged(Event):
+    evse_id: int
+    connector_id: int
+    status: str
+    error_code: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionStarted(Event):
+    transaction_id: int
+    evse_id: int | None
+    id_token: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionEnded(Event):
+    transaction_id: int
+    energy_wh: int | None
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MeterValuesRecorded(Event):
+    evse_id: int
+    transaction_id: int | None
+    energy_wh: float | None
+    power_w: float | None
+    at: datetime

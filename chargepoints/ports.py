@@ -1,0 +1,32 @@
+"""The outside world as the charging use cases see it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from chargepoints.events import Event
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    """Wall-clock time, always aware and in UTC."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class EventPublisher(Protocol):
+    async def publish(self, event: Event) -> None: ...
+
+
+class StationGateway(Protocol):
+    """Sends a CSMS-initiated call to a station, wherever it is connected."""
+
+    async def call(self, station_id: str, action: str, payload: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    def is_connected(self, station_id: str) -> bool: ...

@@ -1,0 +1,141 @@
+"""Read models for the operator API and the portal: stations, transactions, meter samples."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel, col, select
+
+from chargepoints.tables import ConnectorRow, MeterSampleRow, StationRow, TransactionRow
+
+
+class ConnectorPublic(SQLModel):
+    connector_id: int
+    status: str
+    charging_state: str | None
+    error_code: str | None
+    status_at: datetime
+
+
+class EvsePublic(SQLModel):
+    evse_id: int
+    connectors: list[ConnectorPublic]
+
+
+class StationSummary(SQLModel):
+    id: str
+    registration_status: str
+    vendor: str | None
+    model: str | None
+    firmware_version: str | None
+    ocpp_version: str | None
+    status: str | None
+    connected: bool = False
+    last_boot_at: datetime | None
+    last_seen_at: datetime | None
+
+
+class StationDetail(StationSummary):
+    serial_number: str | None
+    error_code: str | None
+    firmware_status: str | None
+    diagnostics_status: str | None
+    password_set: bool
+    evses: list[EvsePublic]
+
+
+class SamplePublic(SQLModel):
+    timestamp: datetime
+    measurand: str
+    value: float
+    unit: str | None
+    phase: str | None
+    location: str | None
+    context: str | None
+
+
+class TransactionPublic(SQLModel):
+    id: int
+    station_id: str
+    station_tx_id: str
+    evse_id: int | None
+    connector_id: int | None
+    id_token: str | None
+    state: str
+    charging_state: str | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    meter_start_wh: int | None
+    meter_stop_wh: int | None
+    energy_wh: int | None
+    stop_reason: str | None
+    offline: bool
+    review_reason: str | None
+
+
+class TransactionDetail(TransactionPublic):
+    samples: list[SamplePublic]
+
+
+async def list_stations(session: AsyncSession, *, limit: int, offset: int) -> tuple[list[StationRow], int]:
+    total = await session.scalar(select(func.count()).select_from(StationRow))
+    rows = await session.execute(select(StationRow).order_by(StationRow.id).limit(limit).offset(offset))
+    return list(rows.scalars()), int(total or 0)
+
+
+async def station_detail(session: AsyncSession, station_id: str, *, connected: bool) -> StationDetail | None:
+    station = await session.get(StationRow, station_id)
+    if station is None:
+        return None
+    connectors = await session.execute(
+        select(ConnectorRow)
+        .where(ConnectorRow.station_id == station_id)
+        .order_by(col(ConnectorRow.evse_id), col(ConnectorRow.connector_id))
+    )
+    evses: dict[int, list[ConnectorPublic]] = {}
+    for row in connectors.scalars():
+        evses.setdefault(row.evse_id, []).append(ConnectorPublic.model_validate(row, from_attributes=True))
+    return StationDetail.model_validate(
+        {
+            **station.model_dump(),
+            "connected": connected,
+            "password_set": station.password_hash is not None,
+            "evses": [EvsePublic(evse_id=k, connectors=v) for k, v in sorted(evses.items())],
+        }
+    )
+
+
+async def list_transactions(
+    session: AsyncSession, *, station_id: str | None, state: str | None, limit: int, offset: int
+) -> tuple[list[TransactionPublic], int]:
+    query = select(TransactionRow)
+    if station_id is not None:
+        query = query.where(TransactionRow.station_id == station_id)
+    if state is not None:
+        query = query.where(TransactionRow.state == state)
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await session.execute(query.order_by(col(TransactionRow.id).desc()).limit(limit).offset(offset))
+    return [transaction_public(row) for row in rows.scalars()], int(total or 0)
+
+
+def transaction_public(row: TransactionRow) -> TransactionPublic:
+    return TransactionPublic.model_validate({**row.model_dump(), "energy_wh": row.energy_wh})
+
+
+async def transaction_detail(session: AsyncSession, transaction_id: int) -> TransactionDetail | None:
+    row = await session.get(TransactionRow, transaction_id)
+    if row is None:
+        return None
+    samples = await session.execute(
+        select(MeterSampleRow)
+        .where(MeterSampleRow.transaction_id == transaction_id)
+        .order_by(col(MeterSampleRow.timestamp), col(MeterSampleRow.id))
+    )
+    return TransactionDetail.model_validate(
+        {
+            **transaction_public(row).model_dump(),
+            "samples": [SamplePublic.model_validate(s, from_attributes=True) for s in samples.scalars()],
+        }
+    )

@@ -1,0 +1,1 @@
+"""Pure rules of the charging domain: no I/O, table-tested."""

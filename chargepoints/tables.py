@@ -1,0 +1,249 @@
+"""Tables of the charging domain; only the repository and queries select from them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from csms.db import UtcDateTime
+
+
+class SiteRow(SQLModel, table=True):
+    """A place with stations: its time zone prices tariff bands, its grid limit caps power."""
+
+    __tablename__ = "sites"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=100)
+    address: str | None = Field(default=None, max_length=255)
+    latitude: float | None = None
+    longitude: float | None = None
+    time_zone: str = Field(default="UTC", max_length=64)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class StationRow(SQLModel, table=True):
+    __tablename__ = "stations"
+
+    id: str = Field(primary_key=True, max_length=48)
+    site_id: int | None = Field(default=None, foreign_key="sites.id", ondelete="SET NULL")
+    password_hash: str | None = Field(default=None, max_length=255)
+    registration_status: str = Field(default="Accepted", max_length=16)
+    vendor: str | None = Field(default=None, max_length=50)
+    model: str | None = Field(default=None, max_length=50)
+    serial_number: str | None = Field(default=None, max_length=50)
+    firmware_version: str | None = Field(default=None, max_length=50)
+    ocpp_version: str | None = Field(default=None, max_length=8)
+    status: str | None = Field(default=None, max_length=16)
+    error_code: str | None = Field(default=None, max_length=50)
+    firmware_status: str | None = Field(default=None, max_length=40)
+    diagnostics_status: str | None = Field(default=None, max_length=40)
+    boot_info: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    last_boot_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    last_seen_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class EvseRow(SQLModel, table=True):
+    __tablename__ = "evses"
+    __table_args__ = (UniqueConstraint("station_id", "evse_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    station_id: str = Field(foreign_key="stations.id", ondelete="CASCADE", max_length=48)
+    evse_id: int
+    max_power_w: int | None = None
+
+
+class ConnectorRow(SQLModel, table=True):
+    __tablename__ = "connectors"
+    __table_args__ = (UniqueConstraint("station_id", "evse_id", "connector_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    station_id: str = Field(foreign_key="stations.id", ondelete="CASCADE", max_length=48)
+    evse_id: int
+    connector_id: int
+    status: str = Field(max_length=16)
+    charging_state: str | None = Field(default=None, max_length=16)
+    error_code: str | None = Field(default=None, max_length=50)
+    info: str | None = Field(default=None, max_length=500)
+    status_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class StatusHistoryRow(SQLModel, table=True):
+    __tablename__ = "status_history"
+    __table_args__ = (Index(None, "station_id", "timestamp"),)
+
+    id: int | None = Field(
+        default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    )
+    station_id: str = Field(foreign_key="stations.id", ondelete="CASCADE", max_length=48)
+    evse_id: int
+    connector_id: int
+    status: str = Field(max_length=16)
+    charging_state: str | None = Field(default=None, max_length=16)
+    error_code: str | None = Field(default=None, max_length=50)
+    info: str | None = Field(default=None, max_length=500)
+    vendor_error_code: str | None = Field(default=None, max_length=255)
+    timestamp: datetime = Field(sa_type=UtcDateTime)
+    received_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class IdTokenRow(SQLModel, table=True):
+    __tablename__ = "id_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token: str = Field(unique=True, max_length=255)
+    type: str = Field(default="ISO14443", max_length=20)
+    status: str = Field(default="Accepted", max_length=16)
+    expires_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    group_id: str | None = Field(default=None, max_length=255)
+    master_pass: bool = False
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class TransactionRow(SQLModel, table=True):
+    """One charging session. ``id`` is the identity column 1.6 stations get as transactionId;
+    ``station_tx_id`` is the station's own name for it (2.0.1) or the 1.6 start's fingerprint."""
+
+    __tablename__ = "transactions"
+    __table_args__ = (
+        UniqueConstraint("station_id", "station_tx_id"),
+        Index(None, "station_id", "state"),
+        Index(None, "started_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    station_id: str = Field(foreign_key="stations.id", ondelete="CASCADE", max_length=48)
+    station_tx_id: str = Field(max_length=64)
+    evse_id: int | None = None
+    connector_id: int | None = None
+    id_token: str | None = Field(default=None, max_length=255)
+    stop_id_token: str | None = Field(default=None, max_length=255)
+    state: str = Field(default="Active", max_length=8)
+    charging_state: str | None = Field(default=None, max_length=16)
+    started_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    meter_start_wh: int | None = None
+    meter_stop_wh: int | None = None
+    stop_reason: str | None = Field(default=None, max_length=40)
+    remote_start_id: int | None = None
+    last_seq_no: int | None = None
+    offline: bool = False
+    review_reason: str | None = Field(default=None, max_length=255)
+    updated_at: datetime = Field(sa_type=UtcDateTime)
+
+    @property
+    def energy_wh(self) -> int | None:
+        if self.meter_start_wh is None or self.meter_stop_wh is None:
+            return None
+        return self.meter_stop_wh - self.meter_start_wh
+
+
+class TransactionEventRow(SQLModel, table=True):
+    """Every 2.0.1 TransactionEvent once: the unique key makes a resent event a no-op."""
+
+    __tablename__ = "transaction_events"
+    __table_args__ = (UniqueConstraint("station_id", "station_tx_id", "seq_no"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    station_id: str = Field(foreign_key="stations.id", ondelete="CASCADE", max_length=48)
+    station_tx_id: str = Field(max_length=64)
+    seq_no: int
+    event_type: str = Field(max_length=8)
+    trigger_reason: str = Field(max_length=40)
+    offline: bool = False
+    timestamp: datetime = Field(sa_type=UtcDateTime)
+    received_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class MeterSampleRow(SQLModel, table=True):
+    __tablename__ = "meter_samples"
+    __table_args__ = (
+        Index(None, "transaction_id", "timestamp"),
+        Index(None, "station_id", "timestamp"),
+    )
+
+    id: int | None = Field(
+        default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    )
+    transaction_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("transactions.id", ondelete="CASCADE"))
+    )
+    station_id: str = Field(max_length=48)
+    evse_id: int
+    timestamp: datetime = Field(sa_type=UtcDateTime)
+    measurand: str = Field(max_length=50)
+    value: float
+    unit: str | None = Field(default=None, max_length=20)
+    phase: str | None = Field(default=None, max_length=8)
+    location: str | None = Field(default=None, max_length=10)
+    context: str | None = Field(default=None, max_length=30)
+
+
+class StationVariableRow(SQLModel, table=True):
+    """A device-model attribute (2.0.1 NotifyReport) or a 1.6 configuration key."""
+
+    __tablename__ = "station_variables"
+    __table_args__ = (
+        UniqueConstraint(
+            "station_id",
+            "component",
+            "component_instance",
+            "evse_id",
+            "connector_id",
+            "variable",
+            "variable_instance",
+            "attribute_type",
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    station_id: str = Field(foreign_key="stations.id", ondelete="CASCADE", max_length=48)
+    component: str = Field(max_length=50)
+    component_instance: str = Field(default="", max_length=50)
+    evse_id: int = 0
+    connector_id: int = 0
+    variable: str = Field(max_length=50)
+    variable_instance: str = Field(default="", max_length=50)
+    attribute_type: str = Field(default="Actual", max_length=8)
+    value: str | None = Field(default=None, max_length=2500)
+    mutability: str | None = Field(default=None, max_length=10)
+    data_type: str | None = Field(default=None, max_length=20)
+    unit: str | None = Field(default=None, max_length=16)
+    updated_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class StationEventRow(SQLModel, table=True):
+    """Notifications kept as history: NotifyEvent, security events, firmware/log status."""
+
+    __tablename__ = "station_events"
+    __table_args__ = (Index(None, "station_id", "timestamp"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    station_id: str = Field(max_length=48)
+    kind: str = Field(max_length=20)
+    code: str = Field(max_length=100)
+    details: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    timestamp: datetime = Field(sa_type=UtcDateTime)
+    received_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class MessageLogRow(SQLModel, table=True):
+    """Every OCPP frame in and out, for the operator; trimmed by a retention job."""
+
+    __tablename__ = "ocpp_messages"
+    __table_args__ = (Index(None, "station_id", "at"), Index(None, "at"))
+
+    id: int | None = Field(
+        default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    )
+    station_id: str = Field(max_length=48)
+    direction: str = Field(max_length=3)
+    message_type: int | None = None
+    unique_id: str | None = Field(default=None, max_length=64)
+    action: str | None = Field(default=None, max_length=50)
+    frame: str
+    at: datetime = Field(sa_type=UtcDateTime)

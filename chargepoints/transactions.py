@@ -1,0 +1,231 @@
+"""Transaction use cases for both protocol generations.
+
+OCPP 1.6 stations start and stop by message and get their transaction id from us; 2.0.1
+stations name the transaction and report it as a sequence of events. Both end up as one
+``TransactionRow``; every write a station may repeat is idempotent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+
+from chargepoints import events
+from chargepoints.model import (
+    AuthorizationResult,
+    IdToken,
+    Sample,
+    TokenStatus,
+    TransactionEvent,
+    TransactionEventType,
+    TransactionStart,
+    TransactionStop,
+    TxState,
+)
+from chargepoints.ports import Clock, EventPublisher
+from chargepoints.repository import UnitOfWork
+from chargepoints.rules.authorization import StoredToken, decide
+from chargepoints.rules.metering import register_readings, widen
+from chargepoints.tables import MeterSampleRow, TransactionEventRow, TransactionRow
+
+
+async def authorization(
+    uow: UnitOfWork,
+    token: IdToken,
+    now: datetime,
+    *,
+    check_concurrency: bool,
+    except_transaction: int | None = None,
+) -> AuthorizationResult:
+    """The token's verdict from the id token table; used inside other use cases too."""
+    row = await uow.chargepoints.token(token.value)
+    if row is None:
+        if token.type == "NoAuthorization":
+            return decide(StoredToken(TokenStatus.ACCEPTED), now=now)
+        return decide(None, now=now)
+    busy = check_concurrency and await uow.chargepoints.token_in_transaction(
+        token.value, except_id=except_transaction
+    )
+    stored = StoredToken(TokenStatus(row.status), row.expires_at, row.group_id, row.master_pass)
+    return decide(stored, now=now, in_other_transaction=busy)
+
+
+def sample_rows(
+    station_id: str, evse_id: int, transaction_id: int | None, samples: Iterable[Sample]
+) -> list[MeterSampleRow]:
+    return [
+        MeterSampleRow(
+            transaction_id=transaction_id,
+            station_id=station_id,
+            evse_id=evse_id,
+            timestamp=s.timestamp,
+            measurand=s.measurand,
+            value=s.value,
+            unit=s.unit,
+            phase=s.phase,
+            location=s.location,
+            context=s.context,
+        )
+        for s in samples
+    ]
+
+
+def note_readings(tx: TransactionRow, samples: Iterable[Sample], now: datetime) -> None:
+    for reading in register_readings(samples):
+        tx.meter_start_wh, tx.meter_stop_wh = widen(tx.meter_start_wh, tx.meter_stop_wh, reading)
+    tx.updated_at = now
+
+
+async def start_transaction(
+    cmd: TransactionStart, *, uow: UnitOfWork, clock: Clock, publisher: EventPublisher
+) -> tuple[int, AuthorizationResult]:
+    """Issue a transaction id (OCPP 1.6). A resent start returns the id issued the first time,
+    found by the start's fingerprint, also after a restart."""
+    now = clock.now()
+    async with uow:
+        repo = uow.chargepoints
+        tx = await repo.transaction_by_station_tx(cmd.station_id, cmd.dedup_key)
+        if tx is not None and tx.id is not None:
+            verdict = await authorization(
+                uow, cmd.id_token, now, check_concurrency=True, except_transaction=tx.id
+            )
+            return tx.id, verdict
+        verdict = await authorization(uow, cmd.id_token, now, check_concurrency=True)
+        await repo.ensure_evse(cmd.station_id, cmd.evse_id)
+        tx = TransactionRow(
+            station_id=cmd.station_id,
+            station_tx_id=cmd.dedup_key,
+            evse_id=cmd.evse_id,
+            connector_id=cmd.connector_id,
+            id_token=cmd.id_token.value,
+            started_at=cmd.timestamp,
+            meter_start_wh=cmd.meter_start_wh,
+            meter_stop_wh=cmd.meter_start_wh,
+            updated_at=now,
+            review_reason=None if verdict.status == "Accepted" else f"started with {verdict.status} token",
+        )
+        repo.add(tx)
+        await repo.flush()
+        assert tx.id is not None
+        uow.collect(events.TransactionStarted(cmd.station_id, tx.id, cmd.evse_id, cmd.id_token.value))
+        await uow.commit(publisher)
+        return tx.id, verdict
+
+
+async def stop_transaction(
+    cmd: TransactionStop, *, uow: UnitOfWork, clock: Clock, publisher: EventPublisher
+) -> AuthorizationResult | None:
+    """End a 1.6 transaction. A resent stop changes nothing; a stop for an id we never issued
+    is still kept, flagged for review, because the energy was delivered all the same."""
+    now = clock.now()
+    async with uow:
+        repo = uow.chargepoints
+        tx = await repo.transaction(cmd.station_id, cmd.transaction_id)
+        if tx is None:
+            tx = await _orphan_stop(uow, cmd, now)
+        verdict = None
+        if cmd.id_token is not None:
+            verdict = await authorization(uow, cmd.id_token, now, check_concurrency=False)
+        if tx.state == TxState.ENDED:
+            await uow.commit()
+            return verdict
+        tx.state, tx.ended_at, tx.stop_reason = TxState.ENDED, cmd.timestamp, cmd.reason
+        tx.stop_id_token = cmd.id_token.value if cmd.id_token else None
+        tx.meter_stop_wh, tx.charging_state, tx.updated_at = cmd.meter_stop_wh, None, now
+        repo.add_all(sample_rows(cmd.station_id, tx.evse_id or 0, tx.id, cmd.samples))
+        assert tx.id is not None
+        uow.collect(events.TransactionEnded(cmd.station_id, tx.id, tx.energy_wh, cmd.reason))
+        await uow.commit(publisher)
+        return verdict
+
+
+async def _orphan_stop(uow: UnitOfWork, cmd: TransactionStop, now: datetime) -> TransactionRow:
+    key = f"unknown:{cmd.transaction_id}"
+    tx = await uow.chargepoints.transaction_by_station_tx(cmd.station_id, key)
+    if tx is None:
+        tx = TransactionRow(
+            station_id=cmd.station_id,
+            station_tx_id=key,
+            updated_at=now,
+            review_reason=f"StopTransaction for unknown transactionId {cmd.transaction_id}",
+        )
+        uow.chargepoints.add(tx)
+        await uow.chargepoints.flush()
+    return tx
+
+
+async def record_transaction_event(
+    cmd: TransactionEvent, *, uow: UnitOfWork, clock: Clock, publisher: EventPublisher
+) -> AuthorizationResult | None:
+    """Apply a 2.0.1 TransactionEvent. Events are idempotent by station, transaction and seqNo,
+    and may arrive in any order: the first one seen creates the transaction, Ended is final."""
+    now = clock.now()
+    async with uow:
+        repo = uow.chargepoints
+        verdict = None
+        if cmd.id_token is not None:
+            verdict = await authorization(uow, cmd.id_token, now, check_concurrency=False)
+        if await repo.transaction_event_seen(cmd.station_id, cmd.station_tx_id, cmd.seq_no):
+            return verdict
+        tx = await repo.transaction_by_station_tx(cmd.station_id, cmd.station_tx_id)
+        created = tx is None
+        if tx is None:
+            tx = TransactionRow(station_id=cmd.station_id, station_tx_id=cmd.station_tx_id, updated_at=now)
+            repo.add(tx)
+        was_active = tx.state == TxState.ACTIVE and not created
+        _apply_event(tx, cmd)
+        note_readings(tx, cmd.samples, now)
+        if tx.evse_id is not None:
+            await repo.ensure_evse(cmd.station_id, tx.evse_id)
+        repo.add(_event_row(cmd, now))
+        await repo.flush()
+        assert tx.id is not None
+        repo.add_all(sample_rows(cmd.station_id, tx.evse_id or 0, tx.id, cmd.samples))
+        if created:
+            uow.collect(events.TransactionStarted(cmd.station_id, tx.id, tx.evse_id, tx.id_token))
+        if tx.state == TxState.ENDED and (was_active or created):
+            uow.collect(events.TransactionEnded(cmd.station_id, tx.id, tx.energy_wh, tx.stop_reason))
+        try:
+            await uow.commit(publisher)
+        except IntegrityError:
+            # The same event raced in on a second connection and won; it is applied already.
+            return verdict
+        return verdict
+
+
+def _apply_event(tx: TransactionRow, cmd: TransactionEvent) -> None:
+    if cmd.event_type is TransactionEventType.STARTED or tx.started_at is None:
+        tx.started_at = cmd.timestamp if tx.started_at is None else min(tx.started_at, cmd.timestamp)
+    if cmd.event_type is TransactionEventType.STARTED:
+        tx.started_at = cmd.timestamp
+    tx.evse_id = cmd.evse_id if cmd.evse_id is not None else tx.evse_id
+    tx.connector_id = cmd.connector_id if cmd.connector_id is not None else tx.connector_id
+    if cmd.id_token is not None and tx.id_token is None:
+        tx.id_token = cmd.id_token.value
+    tx.remote_start_id = cmd.remote_start_id or tx.remote_start_id
+    tx.offline = tx.offline or cmd.offline
+    newest = tx.last_seq_no is None or cmd.seq_no > tx.last_seq_no
+    if newest:
+        tx.last_seq_no = cmd.seq_no
+        if cmd.charging_state is not None and tx.state == TxState.ACTIVE:
+            tx.charging_state = cmd.charging_state
+    if cmd.event_type is TransactionEventType.ENDED:
+        tx.state, tx.ended_at, tx.stop_reason = TxState.ENDED, cmd.timestamp, cmd.stopped_reason
+        tx.charging_state = None
+        if cmd.id_token is not None:
+            tx.stop_id_token = cmd.id_token.value
+
+
+def _event_row(cmd: TransactionEvent, now: datetime) -> TransactionEventRow:
+    return TransactionEventRow(
+        station_id=cmd.station_id,
+        station_tx_id=cmd.station_tx_id,
+        seq_no=cmd.seq_no,
+        event_type=cmd.event_type,
+        trigger_reason=cmd.trigger_reason,
+        offline=cmd.offline,
+        timestamp=cmd.timestamp,
+        received_at=now,
+    )

@@ -1,0 +1,1 @@
+"""The central system around the charging domain: settings, database, bus, OCPP gateway, CLI."""

@@ -1,0 +1,43 @@
+"""The composition root: one ASGI app serving the OCPP endpoint and the HTTP API on one port."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from csms import bootstrap
+from csms.ocpp.server import ocpp_endpoint
+from csms.settings import Settings
+from web.api import health, operator, problems
+
+
+def create_app(settings: Settings, *, system: bootstrap.System | None = None) -> FastAPI:
+    system = system or bootstrap.build(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await system.start()
+        try:
+            yield
+        finally:
+            await system.stop()
+
+    app = FastAPI(
+        title="csms",
+        summary="OCPP 1.6 / 2.0.1 charging station management system",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.system = system
+    app.state.sessions = system.sessions
+    app.state.gateway = system.gateway
+    app.state.connections = system.connections
+    app.state.station_gateway = system.connections
+    app.state.connection_count = lambda: len(system.connections)
+    app.add_api_websocket_route("/ocpp/{station_id}", ocpp_endpoint)
+    problems.install(app)
+    app.include_router(health.router)
+    app.include_router(operator.router)
+    return app

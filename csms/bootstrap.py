@@ -1,0 +1,78 @@
+"""Wires the real adapters into the use cases: the only place that chooses implementations."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from chargepoints.model import RegistrationStatus
+from chargepoints.ports import Clock, SystemClock
+from chargepoints.repository import UnitOfWork
+from csms.bus import InProcessBus, RedisBus
+from csms.db import create_engine, session_factory
+from csms.ocpp.connections import Connections
+from csms.ocpp.context import GatewayContext
+from csms.ocpp.message_log import MessageLog
+from csms.scheduler import create_scheduler
+from csms.settings import Settings, UnknownStationPolicy
+
+log = logging.getLogger(__name__)
+
+_POLICY = {
+    UnknownStationPolicy.REJECT: RegistrationStatus.REJECTED,
+    UnknownStationPolicy.ACCEPT: RegistrationStatus.ACCEPTED,
+    UnknownStationPolicy.PENDING: RegistrationStatus.PENDING,
+}
+
+
+@dataclass
+class System:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    bus: InProcessBus
+    clock: Clock
+    message_log: MessageLog
+    connections: Connections
+    gateway: GatewayContext
+    scheduler: AsyncIOScheduler | None = field(default=None)
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.sessions)
+
+    async def start(self, *, with_scheduler: bool = True) -> None:
+        await self.bus.start()
+        self.message_log.start()
+        if with_scheduler:
+            self.scheduler = create_scheduler(self.settings, self.uow, self.clock)
+            self.scheduler.start()
+
+    async def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+        await self.connections.close_all()
+        await self.message_log.stop()
+        await self.bus.stop()
+        await self.engine.dispose()
+
+
+def build(settings: Settings, *, clock: Clock | None = None, bus: InProcessBus | None = None) -> System:
+    engine = create_engine(settings.database_url)
+    sessions = session_factory(engine)
+    clock = clock or SystemClock()
+    if bus is None:
+        bus = RedisBus(settings.redis_url) if settings.redis_url else InProcessBus()
+    message_log = MessageLog(sessions, clock)
+    gateway = GatewayContext(
+        sessions=sessions,
+        clock=clock,
+        publisher=bus,
+        message_log=message_log,
+        heartbeat_interval=settings.heartbeat_interval,
+        unknown_station_status=_POLICY[settings.unknown_stations],
+        response_timeout=settings.response_timeout,
+    )
+    return System(settings, engine, sessions, bus, clock, message_log, Connections(), gateway)

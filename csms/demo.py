@@ -1,0 +1,123 @@
+"""``csms demo``: a server on SQLite, seeded, with emulated stations charging against it.
+
+It is a user's first five minutes, so it starts in seconds, shows progress, and ends by
+printing where to look.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import uvicorn
+
+from chargepoints import admin
+from chargepoints.model import TokenStatus
+from csms import bootstrap, migrate, runtime
+from csms.app import create_app
+from csms.passwords import hash_password
+from csms.settings import LogLevel, Settings
+from emulator import StationSpec, run_fleet
+
+SITE = "Demo Depot"
+PASSWORD = "demo-password-0001"
+TOKENS = [f"TAG-{n:04d}" for n in range(1, 21)]
+
+
+def station_specs(count: int, url_password: str) -> list[StationSpec]:
+    """Half the stations speak OCPP 1.6, half 2.0.1, like a real mixed fleet."""
+    return [
+        StationSpec(
+            station_id=f"DEMO-{n:02d}",
+            version="1.6" if n % 2 else "2.0.1",
+            evse_count=2,
+            password=url_password,
+            meter_interval_s=5.0,
+        )
+        for n in range(1, count + 1)
+    ]
+
+
+async def seed(system: bootstrap.System, specs: list[StationSpec]) -> None:
+    clock, password_hash = system.clock, hash_password(PASSWORD)
+    site_id = await admin.put_site(
+        SITE, uow=system.uow(), clock=clock, address="1 Charging Way", latitude=52.37, longitude=4.89,
+        time_zone="Europe/Amsterdam",
+    )
+    for spec in specs:
+        await admin.put_station(
+            admin.StationSpec(spec.station_id, password_hash, site_id=site_id), uow=system.uow(), clock=clock
+        )
+    for token in TOKENS:
+        await admin.put_token(admin.TokenSpec(token), uow=system.uow(), clock=clock)
+    await admin.put_token(admin.TokenSpec("BLOCKED-0001", TokenStatus.BLOCKED), uow=system.uow(), clock=clock)
+
+
+def run(settings: Settings, *, stations: int, duration: float) -> int:
+    runtime.configure_logging(settings.model_copy(update={"log_level": LogLevel.WARNING}))
+    runtime.raise_open_file_limit()
+    print(f"[1/4] migrating database {settings.database_url}", flush=True)
+    migrate.upgrade(settings.database_url)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(settings, stations, duration))
+    print("demo stopped")
+    return 0
+
+
+async def _serve(settings: Settings, count: int, duration: float) -> None:
+    system = bootstrap.build(settings)
+    specs = station_specs(count, PASSWORD)
+    print(f"[2/4] seeding site '{SITE}', {count} stations and {len(TOKENS) + 1} id tokens", flush=True)
+    await seed(system, specs)
+    app = create_app(settings, system=system)
+    options = {**runtime.uvicorn_options(settings), "log_level": "warning"}
+    server = uvicorn.Server(uvicorn.Config(app, **options))  # type: ignore[arg-type]
+    serving = asyncio.create_task(server.serve())
+    while not server.started and not serving.done():
+        await asyncio.sleep(0.05)
+    if serving.done():
+        serving.result()
+        return
+    base = f"http://{settings.host}:{settings.port}"
+    print(f"[3/4] server up on {base}", flush=True)
+    stop = asyncio.Event()
+    fleet = asyncio.create_task(
+        run_fleet(
+            f"ws://{settings.host}:{settings.port}/ocpp", specs, stop=stop, id_tokens=TOKENS,
+            session_probability=0.5, on_progress=_Progress(),
+        )
+    )
+    _banner(base)
+    if duration:
+        asyncio.get_running_loop().call_later(duration, lambda: setattr(server, "should_exit", True))
+    await serving
+    stop.set()
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.wait_for(fleet, timeout=10)
+
+
+class _Progress:
+    """Prints the fleet coming up in about ten steps, not one line per station."""
+
+    def __init__(self) -> None:
+        self.shown = 0
+
+    def __call__(self, connected: int, total: int) -> None:
+        step = max(1, total // 10)
+        if connected > self.shown and (connected - self.shown >= step or connected == total):
+            self.shown = connected
+            print(f"[4/4] emulated stations connected: {connected}/{total}", flush=True)
+
+
+def _banner(base: str) -> None:
+    print(
+        "\n"
+        f"  Stations (live):     {base}/api/v1/operator/stations\n"
+        f"  One station:         {base}/api/v1/operator/stations/DEMO-01\n"
+        f"  Charging sessions:   {base}/api/v1/operator/transactions\n"
+        f"  API documentation:   {base}/docs\n"
+        f"  Health:              {base}/health\n"
+        f"  OCPP endpoint:       {base.replace('http', 'ws')}/ocpp/<station id>  (password {PASSWORD})\n"
+        "\n  Press Ctrl-C to stop.\n",
+        flush=True,
+    )

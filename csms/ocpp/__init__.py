@@ -1,0 +1,1 @@
+"""The OCPP gateway: WebSocket endpoint, version adapters and live connections."""

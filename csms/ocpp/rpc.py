@@ -1,0 +1,133 @@
+"""What both version adapters add to the ``ocpp`` library's ChargePoint.
+
+The library stays in charge of routing ``@on`` handlers and of turning handler exceptions into
+InternalError CALLERRORs (so a station retries instead of getting a fake confirmation). This
+layer adds strict framing with version-correct error codes, compiled schema validation, the
+registration gate and the message log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from typing import Any, Protocol
+
+from ocpp.messages import Call, CallError, CallResult
+
+from chargepoints import services
+from chargepoints.model import StationEvent, StationEventKind
+from csms.ocpp import frames
+from csms.ocpp.context import GatewayContext
+from csms.ocpp.errors import ErrorCodes, OcppCallError
+from csms.ocpp.validation import validate_request, validate_response
+
+wire_log = logging.getLogger("csms.ocpp.wire")
+
+# OCPP 1.6 §4.2 / 2.0.1 B02.FR.09: until accepted, a station may only boot (and keep alive).
+_ALLOWED_BEFORE_ACCEPTANCE = frozenset({"BootNotification", "Heartbeat"})
+
+
+class Connection(Protocol):
+    async def recv(self) -> str: ...
+
+    async def send(self, message: str) -> None: ...
+
+    async def close(self, code: int = 1000, reason: str = "") -> None: ...
+
+
+class StationAdapter:
+    """Mixin placed before ``ocpp.v16.ChargePoint`` / ``ocpp.v201.ChargePoint``."""
+
+    version: str
+    codes: ErrorCodes
+    id: str
+    route_map: dict[str, dict[str, Any]]
+    _connection: Connection
+    _call_lock: asyncio.Lock
+    _response_timeout: float
+    _response_queue: asyncio.Queue[Any]
+
+    def __init__(self, station_id: str, connection: Connection, ctx: GatewayContext, *, accepted: bool):
+        super().__init__(station_id, connection, ctx.response_timeout, wire_log)  # type: ignore[call-arg]
+        for handlers in self.route_map.values():
+            handlers["_skip_schema_validation"] = True  # validated here, compiled, before routing
+        self.ctx, self.accepted = ctx, accepted
+
+    async def route_message(self, raw_msg: str) -> None:
+        log = self.ctx.message_log
+        try:
+            msg: Any = frames.parse(raw_msg, self.codes)
+        except frames.FrameError as exc:
+            log.record(self.id, "in", raw_msg, unique_id=exc.unique_id)
+            if exc.unique_id is not None:
+                await self._send_error(exc.unique_id, exc.code, exc.description)
+            return
+        log.record(
+            self.id,
+            "in",
+            raw_msg,
+            message_type=msg.message_type_id,
+            unique_id=msg.unique_id,
+            action=getattr(msg, "action", None),
+        )
+        if isinstance(msg, Call):
+            await self._route_call(msg)
+        else:
+            self._response_queue.put_nowait(msg)
+
+    async def _route_call(self, msg: Call) -> None:
+        if msg.action not in self.route_map:
+            await self._send_error(msg.unique_id, self.codes.not_implemented, f"{msg.action} not supported")
+            return
+        if not self.accepted and msg.action not in _ALLOWED_BEFORE_ACCEPTANCE:
+            await self._send_error(msg.unique_id, self.codes.security, "Station is not accepted")
+            return
+        try:
+            validate_request(self.version, msg.action, msg.payload, self.codes)
+        except OcppCallError as exc:
+            await self._send_error(msg.unique_id, exc.code, exc.description)
+            return
+        self._current_action = msg.action
+        await self._handle_call(msg)  # type: ignore[attr-defined]
+
+    async def _send_error(self, unique_id: str, code: str, description: str) -> None:
+        await self._send(frames.call_error(unique_id, code, description))
+
+    async def _send(self, message: str) -> None:
+        self.ctx.message_log.record(self.id, "out", message, action=getattr(self, "_current_action", None))
+        await self._connection.send(message)
+
+    async def request(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Send a CALL and return the station's CALLRESULT payload, one call at a time.
+
+        A response whose unique id does not match (a late answer to a call that timed out) is
+        discarded by the library, so it can never be taken for the answer to this call.
+        """
+        unique_id = str(uuid.uuid4())
+        frame = frames.dumps([Call.message_type_id, unique_id, action, payload])
+        async with self._call_lock:
+            self.ctx.message_log.record(
+                self.id, "out", frame, message_type=2, unique_id=unique_id, action=action
+            )
+            await self._connection.send(frame)
+            response = await self._get_specific_response(unique_id, self._response_timeout)  # type: ignore[attr-defined]
+        if isinstance(response, CallError):
+            raise OcppCallError(response.error_code, response.error_description, response.error_details)
+        assert isinstance(response, CallResult)
+        problem = validate_response(self.version, action, response.payload)
+        if problem is not None:
+            raise OcppCallError(self.codes.format, f"Invalid {action} response: {problem}")
+        result: dict[str, Any] = response.payload
+        return result
+
+    async def close_connection(self, reason: str) -> None:
+        await self._connection.close(1000, reason)
+
+    def _deps(self) -> dict[str, Any]:
+        return {"uow": self.ctx.uow(), "clock": self.ctx.clock, "publisher": self.ctx.publisher}
+
+    async def _keep(self, kind: StationEventKind, code: str, details: dict[str, Any]) -> None:
+        """Store a notification that is history rather than state (firmware, logs, events)."""
+        event = StationEvent(self.id, kind, code, self.ctx.clock.now(), details)
+        await services.record_station_event(event, uow=self.ctx.uow(), clock=self.ctx.clock)

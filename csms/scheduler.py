@@ -1,0 +1,30 @@
+"""Runs each package's ``jobs.py`` functions on a schedule."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from chargepoints import jobs
+from chargepoints.ports import Clock
+from chargepoints.repository import UnitOfWork
+from csms.settings import Settings
+
+
+def create_scheduler(
+    settings: Settings, make_uow: Callable[[], UnitOfWork], clock: Clock
+) -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(timezone="UTC")
+
+    async def purge() -> None:
+        await jobs.purge_message_log(
+            uow=make_uow(), clock=clock, retention_days=settings.message_log_retention_days
+        )
+
+    scheduler.add_job(purge, "interval", hours=1, id="purge-message-log", coalesce=True, max_instances=1)
+    # Long-lived objects (connections, handlers) are frozen so the collector stops rescanning
+    # them: at thousands of connections a full collection otherwise stalls replies for seconds.
+    scheduler.add_job(gc.freeze, "interval", minutes=5, id="gc-freeze")
+    return scheduler

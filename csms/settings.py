@@ -1,0 +1,96 @@
+"""One validated configuration for every entry point (``csms run``, ``csms demo``, tests).
+
+Deployments rely on these exact variable names, so they are part of the public contract.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class UnknownStationPolicy(StrEnum):
+    """What a BootNotification from a station that is not in the database gets."""
+
+    REJECT = "reject"
+    ACCEPT = "accept"
+    PENDING = "pending"
+
+
+class LogLevel(StrEnum):
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+
+
+class Settings(BaseSettings):
+    """Read from ``CSMS_*`` environment variables; flags of ``csms run`` may override them."""
+
+    model_config = SettingsConfigDict(env_prefix="CSMS_", extra="ignore", frozen=True)
+
+    database_url: str = "sqlite+aiosqlite:///csms.db"
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    heartbeat_interval: int = Field(default=300, ge=1, le=86_400)
+    unknown_stations: UnknownStationPolicy = UnknownStationPolicy.REJECT
+    log_level: LogLevel = LogLevel.INFO
+    message_log_retention_days: int = Field(default=30, ge=1)
+    response_timeout: float = Field(default=30.0, gt=0)
+    websocket_ping_interval: int = Field(default=0, ge=0)
+    node_id: str | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        value = normalise_database_url(value)
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must be a sqlite:// or postgresql:// URL")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis:// or rediss:// URL")
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the plain URLs operators paste and pick the async driver we ship."""
+    for plain, driver in (
+        ("sqlite://", "sqlite+aiosqlite://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    return url
+
+
+class SettingsError(Exception):
+    """A configuration value is invalid; the message is one line naming the variable."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings, turning pydantic's report into one line per bad variable."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "CSMS_" + str(first["loc"][0]).upper() if first["loc"] else "CSMS settings"
+        raise SettingsError(f"{name}: {first['msg']}") from None

@@ -1,0 +1,7 @@
+"""OCPP 1.6 / 2.0.1 charging station emulator, independent of the CSMS code."""
+
+from emulator.fleet import run_fleet
+from emulator.station import StationSpec
+from emulator.station_client import EmulatedStation
+
+__all__ = ["EmulatedStation", "StationSpec", "run_fleet"]

@@ -1,0 +1,1 @@
+"""Pricing: time-of-use tariffs, exact decimal session prices and charge detail records."""

@@ -1,0 +1,1 @@
+"""HTTP edges: the driver and operator REST API, and (later) the operator portal."""
