@@ -41,7 +41,12 @@ def station_specs(count: int, url_password: str) -> list[StationSpec]:
 async def seed(system: bootstrap.System, specs: list[StationSpec]) -> None:
     clock, password_hash = system.clock, hash_password(PASSWORD)
     site_id = await admin.put_site(
-        SITE, uow=system.uow(), clock=clock, address="1 Charging Way", latitude=52.37, longitude=4.89,
+        SITE,
+        uow=system.uow(),
+        clock=clock,
+        address="1 Charging Way",
+        latitude=52.37,
+        longitude=4.89,
         time_zone="Europe/Amsterdam",
     )
     for spec in specs:
@@ -83,8 +88,12 @@ async def _serve(settings: Settings, count: int, duration: float) -> None:
     stop = asyncio.Event()
     fleet = asyncio.create_task(
         run_fleet(
-            f"ws://{settings.host}:{settings.port}/ocpp", specs, stop=stop, id_tokens=TOKENS,
-            session_probability=0.5, on_progress=_Progress(),
+            f"ws://{settings.host}:{settings.port}/ocpp",
+            specs,
+            stop=stop,
+            id_tokens=TOKENS,
+            session_probability=0.5,
+            on_progress=_Progress(),
         )
     )
     _banner(base)

@@ -47,7 +47,8 @@ class MessageLog:
             {
                 "station_id": station_id[:48],
                 "direction": direction,
-                "frame": frame,
+                # PostgreSQL text cannot hold NUL; a station sending one must not sink the batch.
+                "frame": frame.replace("\x00", "\\u0000"),
                 "message_type": message_type,
                 "unique_id": (unique_id or "")[:64] or None,
                 "action": (action or "")[:50] or None,
