@@ -74,6 +74,14 @@ class ChargepointRepository:
         )
         return (await self.session.execute(query)).scalars().first()
 
+    async def active_transaction(self, station_id: str, evse_id: int) -> TransactionRow | None:
+        query = select(TransactionRow).where(
+            col(TransactionRow.station_id) == station_id,
+            col(TransactionRow.evse_id) == evse_id,
+            col(TransactionRow.state) == TxState.ACTIVE,
+        )
+        return (await self.session.execute(query.order_by(col(TransactionRow.id).desc()))).scalars().first()
+
     async def transaction_event_seen(self, station_id: str, station_tx_id: str, seq_no: int) -> bool:
         condition = (
             (col(TransactionEventRow.station_id) == station_id)

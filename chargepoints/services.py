@@ -145,6 +145,10 @@ async def _update_connector(uow: UnitOfWork, report: StatusReport) -> None:
     connector.error_code, connector.info = report.error_code, report.info
     if report.charging_state is not None:
         connector.charging_state = report.charging_state
+        # 1.6 reports Charging/SuspendedEV only here, so the running session learns it here too.
+        tx = await repo.active_transaction(report.station_id, report.evse_id)
+        if tx is not None:
+            tx.charging_state = report.charging_state
 
 
 async def authorize(station_id: str, token: IdToken, *, uow: UnitOfWork, clock: Clock) -> AuthorizationResult:

@@ -77,7 +77,7 @@ class Autopilot:
         """Connect, drive and reconnect with back-off until `stop` is set."""
         loop = asyncio.get_running_loop()
         while not stop.is_set():
-            if await self._connect():
+            if await self._connect(stop):
                 linked_at = loop.time()
                 self._notify(True)
                 await self._drive(stop)
@@ -94,9 +94,11 @@ class Autopilot:
         if self._on_link is not None:
             self._on_link(linked)
 
-    async def _connect(self) -> bool:
+    async def _connect(self, stop: asyncio.Event) -> bool:
         gate = self._gate if self._gate is not None else contextlib.nullcontext()
         async with gate:
+            if stop.is_set():  # stopped while queueing for the gate
+                return False
             try:
                 await self._station.connect()
             except LINK_ERRORS as exc:
@@ -111,7 +113,12 @@ class Autopilot:
         # A random first delay spreads a fleet's ticks across the interval.
         delay = self._rng.uniform(0, self._station.state.meter_interval_s)
         try:
-            while not (await asyncio.wait({gone, stopping}, timeout=delay))[0]:
+            while True:
+                done, _ = await asyncio.wait(
+                    {gone, stopping}, timeout=delay, return_when=asyncio.FIRST_COMPLETED
+                )
+                if done:
+                    return
                 try:
                     await self._tick()
                 except LINK_ERRORS as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from chargepoints.model import (
@@ -53,7 +54,8 @@ def boot_info(station_id: str, kw: dict[str, Any]) -> BootInfo:
     )
 
 
-def status_report(station_id: str, kw: dict[str, Any], now_iso: str) -> StatusReport:
+def status_report(station_id: str, kw: dict[str, Any], now: datetime) -> StatusReport:
+    """The timestamp is optional in 1.6; without one the report is as of its arrival."""
     status, charging = _STATUS[kw["status"]]
     connector = kw["connector_id"]
     error = kw["error_code"]
@@ -62,7 +64,7 @@ def status_report(station_id: str, kw: dict[str, Any], now_iso: str) -> StatusRe
         connector,
         0 if connector == STATION_EVSE else 1,
         status,
-        timestamps.parse(kw.get("timestamp") or now_iso, V16_CODES),
+        timestamps.parse(kw["timestamp"], V16_CODES) if kw.get("timestamp") else now,
         None if connector == STATION_EVSE else charging,
         None if error == "NoError" else error,
         kw.get("info"),

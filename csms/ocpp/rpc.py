@@ -16,8 +16,8 @@ from typing import Any, Protocol
 from ocpp.messages import Call, CallError, CallResult
 
 from chargepoints import services
-from chargepoints.model import StationEvent, StationEventKind
-from csms.ocpp import frames
+from chargepoints.model import BootInfo, RegistrationStatus, StationEvent, StationEventKind
+from csms.ocpp import frames, timestamps
 from csms.ocpp.context import GatewayContext
 from csms.ocpp.errors import ErrorCodes, OcppCallError
 from csms.ocpp.validation import validate_request, validate_response
@@ -123,6 +123,24 @@ class StationAdapter:
 
     async def close_connection(self, reason: str) -> None:
         await self._connection.close(1000, reason)
+
+    async def boot(self, info: BootInfo) -> dict[str, Any]:
+        """Record the boot and open the gate only for an Accepted station (B02.FR.09)."""
+        decision = await services.boot(
+            info,
+            **self._deps(),
+            heartbeat_interval=self.ctx.heartbeat_interval,
+            unknown_station_status=self.ctx.unknown_station_status,
+        )
+        self.accepted = decision.status is RegistrationStatus.ACCEPTED
+        return {
+            "current_time": timestamps.format(decision.current_time),
+            "interval": decision.interval,
+            "status": decision.status.value,
+        }
+
+    async def heartbeat(self) -> str:
+        return timestamps.format(await services.heartbeat(self.id, uow=self.ctx.uow(), clock=self.ctx.clock))
 
     def _deps(self) -> dict[str, Any]:
         return {"uow": self.ctx.uow(), "clock": self.ctx.clock, "publisher": self.ctx.publisher}

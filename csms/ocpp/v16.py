@@ -9,8 +9,8 @@ from ocpp.v16 import ChargePoint, call_result
 from ocpp.v16.enums import Action
 
 from chargepoints import services, transactions
-from chargepoints.model import IdToken, RegistrationStatus, StationEventKind
-from csms.ocpp import convert16, timestamps
+from chargepoints.model import IdToken, StationEventKind
+from csms.ocpp import convert16
 from csms.ocpp.errors import V16_CODES
 from csms.ocpp.rpc import StationAdapter
 
@@ -21,28 +21,16 @@ class V16Station(StationAdapter, ChargePoint):
 
     @on(Action.boot_notification)
     async def on_boot_notification(self, **kw: Any) -> call_result.BootNotification:
-        decision = await services.boot(
-            convert16.boot_info(self.id, kw),
-            **self._deps(),
-            heartbeat_interval=self.ctx.heartbeat_interval,
-            unknown_station_status=self.ctx.unknown_station_status,
-        )
-        self.accepted = decision.status is RegistrationStatus.ACCEPTED
-        return call_result.BootNotification(
-            current_time=timestamps.format(decision.current_time),
-            interval=decision.interval,
-            status=decision.status.value,
-        )
+        return call_result.BootNotification(**await self.boot(convert16.boot_info(self.id, kw)))
 
     @on(Action.heartbeat)
     async def on_heartbeat(self, **kw: Any) -> call_result.Heartbeat:
-        now = await services.heartbeat(self.id, uow=self.ctx.uow(), clock=self.ctx.clock)
-        return call_result.Heartbeat(current_time=timestamps.format(now))
+        return call_result.Heartbeat(current_time=await self.heartbeat())
 
     @on(Action.status_notification)
     async def on_status_notification(self, **kw: Any) -> call_result.StatusNotification:
-        now = timestamps.format(self.ctx.clock.now())
-        await services.report_status(convert16.status_report(self.id, kw, now), **self._deps())
+        report = convert16.status_report(self.id, kw, self.ctx.clock.now())
+        await services.report_status(report, **self._deps())
         return call_result.StatusNotification()
 
     @on(Action.authorize)

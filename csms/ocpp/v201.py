@@ -9,8 +9,8 @@ from ocpp.v201 import ChargePoint, call_result
 from ocpp.v201.enums import Action
 
 from chargepoints import services, transactions
-from chargepoints.model import RegistrationStatus, StationEventKind
-from csms.ocpp import convert201, timestamps
+from chargepoints.model import StationEventKind
+from csms.ocpp import convert201
 from csms.ocpp.errors import V201_CODES
 from csms.ocpp.rpc import StationAdapter
 
@@ -21,23 +21,11 @@ class V201Station(StationAdapter, ChargePoint):
 
     @on(Action.boot_notification)
     async def on_boot_notification(self, **kw: Any) -> call_result.BootNotification:
-        decision = await services.boot(
-            convert201.boot_info(self.id, kw),
-            **self._deps(),
-            heartbeat_interval=self.ctx.heartbeat_interval,
-            unknown_station_status=self.ctx.unknown_station_status,
-        )
-        self.accepted = decision.status is RegistrationStatus.ACCEPTED
-        return call_result.BootNotification(
-            current_time=timestamps.format(decision.current_time),
-            interval=decision.interval,
-            status=decision.status.value,
-        )
+        return call_result.BootNotification(**await self.boot(convert201.boot_info(self.id, kw)))
 
     @on(Action.heartbeat)
     async def on_heartbeat(self, **kw: Any) -> call_result.Heartbeat:
-        now = await services.heartbeat(self.id, uow=self.ctx.uow(), clock=self.ctx.clock)
-        return call_result.Heartbeat(current_time=timestamps.format(now))
+        return call_result.Heartbeat(current_time=await self.heartbeat())
 
     @on(Action.status_notification)
     async def on_status_notification(self, **kw: Any) -> call_result.StatusNotification:

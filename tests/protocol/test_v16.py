@@ -156,3 +156,16 @@ async def test_data_transfer_and_status_notifications_are_kept(server: LiveServe
         await station.ok("DiagnosticsStatusNotification", {"status": "Uploaded"})
     kinds = sorted(e.kind for e in await rows(server, StationEventRow, StationEventRow.station_id == "CP-1"))
     assert kinds == ["DataTransfer", "DiagnosticsStatus", "FirmwareStatus"]
+
+
+async def test_charging_state_of_a_1_6_session_follows_status_notifications(server: LiveServer) -> None:
+    await a_token(server.system, "TAG-1")
+    async with await booted(server) as station:
+        tx_id = (await station.ok("StartTransaction", start16()))["transactionId"]
+        for status in ("Charging", "SuspendedEV"):
+            await station.ok(
+                "StatusNotification",
+                {"connectorId": 1, "errorCode": "NoError", "status": status, "timestamp": iso()},
+            )
+    (tx,) = await rows(server, TransactionRow, TransactionRow.id == tx_id)
+    assert tx.charging_state == "SuspendedEV"

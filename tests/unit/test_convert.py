@@ -11,6 +11,7 @@ from csms.ocpp import convert16, convert201, timestamps
 from csms.ocpp.errors import V16_CODES, OcppCallError
 
 NOW = "2026-11-24T12:00:00Z"
+AT = datetime(2026, 11, 24, 12, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -28,9 +29,7 @@ NOW = "2026-11-24T12:00:00Z"
     ],
 )
 def test_v16_status_becomes_evse_n_connector_1(status: str, expected: tuple[object, object]) -> None:
-    report = convert16.status_report(
-        "CP", {"connector_id": 3, "error_code": "NoError", "status": status}, NOW
-    )
+    report = convert16.status_report("CP", {"connector_id": 3, "error_code": "NoError", "status": status}, AT)
     assert (report.evse_id, report.connector_id) == (3, 1)
     assert (report.status, report.charging_state) == expected
     assert report.error_code is None
@@ -38,7 +37,7 @@ def test_v16_status_becomes_evse_n_connector_1(status: str, expected: tuple[obje
 
 def test_v16_connector_0_is_the_station() -> None:
     report = convert16.status_report(
-        "CP", {"connector_id": 0, "error_code": "PowerMeterFailure", "status": "Faulted"}, NOW
+        "CP", {"connector_id": 0, "error_code": "PowerMeterFailure", "status": "Faulted"}, AT
     )
     assert (report.evse_id, report.connector_id, report.error_code) == (0, 0, "PowerMeterFailure")
 
