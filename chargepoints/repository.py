@@ -7,17 +7,18 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import exists, func, update
+from sqlalchemy import exists, func, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
 from chargepoints.events import Event
-from chargepoints.model import TxState, VariableReport
+from chargepoints.model import MeterReport, TxState, VariableReport
 from chargepoints.ports import EventPublisher
 from chargepoints.tables import (
     ConnectorRow,
     EvseRow,
     IdTokenRow,
+    MeterSampleRow,
     StationRow,
     StationVariableRow,
     TransactionEventRow,
@@ -81,6 +82,28 @@ class ChargepointRepository:
             col(TransactionRow.state) == TxState.ACTIVE,
         )
         return (await self.session.execute(query.order_by(col(TransactionRow.id).desc()))).scalars().first()
+
+    async def transactions_for(
+        self, reports: Iterable[MeterReport]
+    ) -> dict[tuple[str, int | str | None], TransactionRow]:
+        """The transactions a batch of meter reports names, keyed by (station, id) in one query
+        per kind of id: 1.6 reports carry our id, others the station's own."""
+        ids = {r.transaction_id for r in reports if r.transaction_id is not None}
+        named = {(r.station_id, r.station_tx_id) for r in reports if r.station_tx_id is not None}
+        found: dict[tuple[str, int | str | None], TransactionRow] = {}
+        if ids:
+            query = select(TransactionRow).where(col(TransactionRow.id).in_(ids))
+            for tx in (await self.session.execute(query)).scalars():
+                found[(tx.station_id, tx.id)] = tx
+        for station_id, station_tx_id in named:
+            named_tx = await self.transaction_by_station_tx(station_id, str(station_tx_id))
+            if named_tx is not None:
+                found[(station_id, station_tx_id)] = named_tx
+        return found
+
+    async def insert_samples(self, rows: list[dict[str, object]]) -> None:
+        if rows:
+            await self.session.execute(insert(MeterSampleRow), rows)
 
     async def transaction_event_seen(self, station_id: str, station_tx_id: str, seq_no: int) -> bool:
         condition = (

@@ -3,7 +3,7 @@ so nothing is acknowledged to a station (or announced to a viewer) before it is 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from chargepoints import events
@@ -29,9 +29,8 @@ from chargepoints.tables import (
     StationEventRow,
     StationRow,
     StatusHistoryRow,
-    TransactionRow,
 )
-from chargepoints.transactions import authorization, note_readings, sample_rows
+from chargepoints.transactions import authorization, note_readings, sample_values
 
 
 async def boot(
@@ -157,31 +156,35 @@ async def authorize(station_id: str, token: IdToken, *, uow: UnitOfWork, clock: 
 
 
 async def record_meter_values(
-    report: MeterReport, *, uow: UnitOfWork, clock: Clock, publisher: EventPublisher
+    reports: Sequence[MeterReport], *, uow: UnitOfWork, clock: Clock, publisher: EventPublisher
 ) -> None:
-    """Store the samples; a sample naming a transaction we do not know is kept unattached."""
+    """Store the samples of many MeterValues in one transaction (the gateway group-commits them).
+
+    A sample naming a transaction we do not know is kept, unattached, rather than refused.
+    """
+    now = clock.now()
     async with uow:
         repo = uow.chargepoints
-        tx: TransactionRow | None = None
-        if report.transaction_id is not None:
-            tx = await repo.transaction(report.station_id, report.transaction_id)
-        elif report.station_tx_id is not None:
-            tx = await repo.transaction_by_station_tx(report.station_id, report.station_tx_id)
-        tx_id = tx.id if tx is not None else None
-        repo.add_all(sample_rows(report.station_id, report.evse_id, tx_id, report.samples))
-        if tx is not None:
-            note_readings(tx, report.samples, clock.now())
-        readings = register_readings(report.samples)
-        uow.collect(
-            events.MeterValuesRecorded(
-                report.station_id,
-                report.evse_id,
-                tx_id,
-                readings[-1] if readings else None,
-                _power(report.samples),
-                report.samples[-1].timestamp if report.samples else clock.now(),
+        known = await repo.transactions_for(reports)
+        rows: list[dict[str, object]] = []
+        for report in reports:
+            tx = known.get((report.station_id, report.transaction_id or report.station_tx_id))
+            tx_id = tx.id if tx is not None else None
+            rows.extend(sample_values(report.station_id, report.evse_id, tx_id, report.samples))
+            if tx is not None:
+                note_readings(tx, report.samples, now)
+            readings = register_readings(report.samples)
+            uow.collect(
+                events.MeterValuesRecorded(
+                    report.station_id,
+                    report.evse_id,
+                    tx_id,
+                    readings[-1] if readings else None,
+                    _power(report.samples),
+                    report.samples[-1].timestamp if report.samples else now,
+                )
             )
-        )
+        await repo.insert_samples(rows)
         await uow.commit(publisher)
 
 

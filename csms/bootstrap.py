@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from chargepoints.model import RegistrationStatus
+from chargepoints import services
+from chargepoints.model import MeterReport, RegistrationStatus
 from chargepoints.ports import Clock, SystemClock
 from chargepoints.repository import UnitOfWork
+from csms.batching import GroupCommit
 from csms.bus import InProcessBus, RedisBus
 from csms.db import create_engine, session_factory
 from csms.ocpp.connections import Connections
@@ -66,11 +68,16 @@ def build(settings: Settings, *, clock: Clock | None = None, bus: InProcessBus |
     if bus is None:
         bus = RedisBus(settings.redis_url) if settings.redis_url else InProcessBus()
     message_log = MessageLog(sessions, clock)
+
+    async def record_meter_values(reports: list[MeterReport]) -> None:
+        await services.record_meter_values(reports, uow=UnitOfWork(sessions), clock=clock, publisher=bus)
+
     gateway = GatewayContext(
         sessions=sessions,
         clock=clock,
         publisher=bus,
         message_log=message_log,
+        meter_values=GroupCommit(record_meter_values),
         heartbeat_interval=settings.heartbeat_interval,
         unknown_station_status=_POLICY[settings.unknown_stations],
         response_timeout=settings.response_timeout,

@@ -20,6 +20,12 @@ OPEN_TIMEOUT_S = 20.0
 T = TypeVar("T")
 
 
+def _abandoned(task: asyncio.Task[Any]) -> None:
+    """Mark an abandoned call's outcome as seen; the link loss is reported instead."""
+    if not task.cancelled():
+        task.exception()
+
+
 class EmulatedStation:
     """A charging station that can be driven step by step or left to `run()` alone."""
 
@@ -61,8 +67,9 @@ class EmulatedStation:
         """Open the websocket, boot, and return the BootNotification status.
 
         Once Accepted (now or after retries) the station reports its connectors
-        and starts heartbeating.
+        and starts heartbeating. An existing link is closed first.
         """
+        await self.close()
         self._connection = await connect(
             self._uri,
             subprotocols=[Subprotocol(SUBPROTOCOLS[self.spec.version])],
@@ -103,11 +110,12 @@ class EmulatedStation:
         task = asyncio.ensure_future(coro)
         try:
             await asyncio.wait({task, receiver}, return_when=asyncio.FIRST_COMPLETED)
-        except asyncio.CancelledError:
-            task.cancel()
-            raise
-        if not task.done():
-            task.cancel()
+        finally:
+            abandoned = not task.done()
+            if abandoned:
+                task.cancel()
+                task.add_done_callback(_abandoned)
+        if abandoned:
             raise NotConnectedError(f"{self.spec.station_id} lost its connection")
         return task.result()
 

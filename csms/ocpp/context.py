@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from chargepoints.model import RegistrationStatus
+from chargepoints.model import MeterReport, RegistrationStatus
 from chargepoints.ports import Clock, EventPublisher
 from chargepoints.repository import UnitOfWork
+from csms.batching import GroupCommit
 from csms.ocpp.message_log import MessageLog
 
 
@@ -18,6 +19,7 @@ class GatewayContext:
     clock: Clock
     publisher: EventPublisher
     message_log: MessageLog
+    meter_values: GroupCommit[MeterReport]
     heartbeat_interval: int
     unknown_station_status: RegistrationStatus
     response_timeout: float = 30.0

@@ -55,7 +55,7 @@ class V16Station(StationAdapter, ChargePoint):
 
     @on(Action.meter_values)
     async def on_meter_values(self, **kw: Any) -> call_result.MeterValues:
-        await services.record_meter_values(convert16.meter_report(self.id, kw), **self._deps())
+        await self.ctx.meter_values.submit(convert16.meter_report(self.id, kw))
         return call_result.MeterValues()
 
     @on(Action.data_transfer)

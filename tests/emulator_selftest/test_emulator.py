@@ -282,3 +282,46 @@ async def _until(condition: Any) -> None:
     async with asyncio.timeout(1.5):
         while not condition():
             await asyncio.sleep(0.005)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+async def test_reset_stops_sessions_and_drops_link(
+    csms: Csms, stations: list[Any], version: str
+) -> None:
+    station = make(stations, csms, version)
+    await station.connect()
+    sid = station.spec.station_id
+    await station.start_transaction(1, "TAG-1")
+
+    module = v16 if version == "1.6" else v201
+    reset = module.call.Reset(type="Soft" if version == "1.6" else "Immediate")
+    assert (await csms.links[sid].call(reset, suppress=False)).status == "Accepted"
+    await asyncio.wait_for(station.wait_disconnected(), 1.5)
+
+    if version == "1.6":
+        assert csms.log.of(sid, "StopTransaction")[0]["reason"] == "SoftReset"
+    else:
+        ended = csms.log.of(sid, "TransactionEvent")[-1]
+        assert ended["transaction_info"]["stopped_reason"] == "ImmediateReset"
+    assert not station.connected and not station.transactions
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+async def test_change_availability(csms: Csms, stations: list[Any], version: str) -> None:
+    station = make(stations, csms, version)
+    await station.connect()
+    sid = station.spec.station_id
+    central = csms.links[sid]
+
+    if version == "1.6":
+        change = v16.call.ChangeAvailability(connector_id=1, type="Inoperative")
+        start = v16.call.RemoteStartTransaction(id_tag="T", connector_id=1)
+    else:
+        change = v201.call.ChangeAvailability(operational_status="Inoperative", evse={"id": 1})
+        token = {"id_token": "T", "type": "ISO14443"}
+        start = v201.call.RequestStartTransaction(id_token=token, remote_start_id=1, evse_id=1)
+    assert (await central.call(change, suppress=False)).status == "Accepted"
+
+    key = "status" if version == "1.6" else "connector_status"
+    await csms.log.wait(sid, "StatusNotification", where=lambda s: s[key] == "Unavailable")
+    assert (await central.call(start, suppress=False)).status == "Rejected"
