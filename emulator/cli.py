@@ -63,14 +63,14 @@ def build_specs(args: argparse.Namespace) -> list[StationSpec]:
 
 
 class ProgressPrinter:
-    """Prints "connected n/total", at most once a second unless the fleet is complete."""
+    """Prints "connected n/total" at most once a second, plus every all-or-none moment."""
 
     def __init__(self) -> None:
         self._printed_at = 0.0
 
     def __call__(self, connected: int, total: int) -> None:
         now = time.monotonic()
-        if connected == total or now - self._printed_at >= PROGRESS_EVERY_S:
+        if connected in (0, total) or now - self._printed_at >= PROGRESS_EVERY_S:
             self._printed_at = now
             print(f"connected {connected}/{total}", flush=True)
 
@@ -89,7 +89,7 @@ async def _run(args: argparse.Namespace) -> None:
         with contextlib.suppress(NotImplementedError):  # not available on Windows
             loop.add_signal_handler(signum, request_stop)
     if args.duration > 0:
-        loop.call_later(args.duration, stop.set)
+        loop.call_later(args.duration, request_stop)
     await run_fleet(
         args.url,
         build_specs(args),

@@ -101,8 +101,7 @@ class EmulatedStation:
             await self._tasks.cancel_all()
 
     async def _guarded(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Await a call, failing fast if the link drops rather than after the
-        library's 30 s response timeout."""
+        """Await a call but fail fast if the link drops, not after a 30 s response timeout."""
         receiver = self._receiver
         if receiver is None or receiver.done():
             coro.close()

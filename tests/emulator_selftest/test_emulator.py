@@ -124,7 +124,13 @@ async def test_v201_session_meter_rises(csms: Csms, stations: list[Any]) -> None
     await station.stop_transaction(2)
 
     events = csms.log.of(sid, "TransactionEvent")
-    assert [e["event_type"] for e in events] == ["Started", "Updated", "Updated", "Updated", "Ended"]
+    assert [e["event_type"] for e in events] == [
+        "Started",
+        "Updated",
+        "Updated",
+        "Updated",
+        "Ended",
+    ]
     assert [e["seq_no"] for e in events] == [0, 1, 2, 3, 4]
     assert {e["transaction_info"]["transaction_id"] for e in events} == {tx}
     started, ended = events[0], events[-1]
@@ -285,9 +291,7 @@ async def _until(condition: Any) -> None:
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-async def test_reset_stops_sessions_and_drops_link(
-    csms: Csms, stations: list[Any], version: str
-) -> None:
+async def test_reset_stops_sessions_and_drops_link(csms: Csms, stations: list[Any], version: str) -> None:
     station = make(stations, csms, version)
     await station.connect()
     sid = station.spec.station_id
