@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
-
 from chargepoints import events
 from chargepoints.model import (
     AuthorizationResult,
@@ -188,11 +186,9 @@ async def record_transaction_event(
             uow.collect(events.TransactionStarted(cmd.station_id, tx.id, tx.evse_id, tx.id_token))
         if tx.state == TxState.ENDED and (was_active or created):
             uow.collect(events.TransactionEnded(cmd.station_id, tx.id, tx.energy_wh, tx.stop_reason))
-        try:
-            await uow.commit(publisher)
-        except IntegrityError:
-            # The same event raced in on a second connection and won; it is applied already.
-            return verdict
+        # A twin of this event racing in on a second connection fails the unique key above: that
+        # station gets InternalError, retries, and its retry is recognised as already applied.
+        await uow.commit(publisher)
         return verdict
 
 

@@ -147,3 +147,7 @@ def _token_add(args: argparse.Namespace, settings: Settings) -> int:
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     return demo.run(settings, stations=args.stations, duration=args.duration)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
