@@ -142,9 +142,9 @@ class ChargepointRepository:
             count += 1
         return count
 
-    async def touch_station(self, station_id: str, now: datetime) -> None:
+    async def touch_stations(self, station_ids: set[str], now: datetime) -> None:
         await self.session.execute(
-            update(StationRow).where(col(StationRow.id) == station_id).values(last_seen_at=now)
+            update(StationRow).where(col(StationRow.id).in_(station_ids)).values(last_seen_at=now)
         )
 
     async def count_stations(self) -> int:

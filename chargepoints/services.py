@@ -4,7 +4,6 @@ so nothing is acknowledged to a station (or announced to a viewer) before it is 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 
 from chargepoints import events
 from chargepoints.model import (
@@ -68,12 +67,11 @@ async def boot(
     return BootDecision(status, heartbeat_interval, now)
 
 
-async def heartbeat(station_id: str, *, uow: UnitOfWork, clock: Clock) -> datetime:
-    now = clock.now()
+async def record_heartbeats(station_ids: Sequence[str], *, uow: UnitOfWork, clock: Clock) -> None:
+    """Mark many stations as seen in one statement (the gateway group-commits heartbeats)."""
     async with uow:
-        await uow.chargepoints.touch_station(station_id, now)
+        await uow.chargepoints.touch_stations(set(station_ids), clock.now())
         await uow.commit()
-    return now
 
 
 async def credentials(station_id: str, *, uow: UnitOfWork) -> tuple[str | None, RegistrationStatus] | None:
@@ -112,7 +110,7 @@ async def report_status(
                 station.status, station.error_code = report.status, report.error_code
         else:
             await _update_connector(uow, report)
-        await repo.touch_station(report.station_id, now)
+        await repo.touch_stations({report.station_id}, now)
         uow.collect(
             events.ConnectorStatusChanged(
                 report.station_id,

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from csms import bootstrap
-from csms.ocpp.server import ocpp_endpoint
+from csms.ocpp.server import OcppEndpoint
 from csms.settings import Settings
 from web.api import health, operator, problems
 
@@ -36,11 +36,9 @@ def create_app(settings: Settings, *, system: bootstrap.System | None = None) ->
     )
     app.state.system = system
     app.state.sessions = system.sessions
-    app.state.gateway = system.gateway
-    app.state.connections = system.connections
     app.state.station_gateway = system.connections
     app.state.connection_count = lambda: len(system.connections)
-    app.add_api_websocket_route("/ocpp/{station_id}", ocpp_endpoint)
+    app.add_middleware(OcppEndpoint, ctx=system.gateway, connections=system.connections)
     problems.install(app)
     app.include_router(health.router)
     app.include_router(operator.router)

@@ -72,12 +72,16 @@ def build(settings: Settings, *, clock: Clock | None = None, bus: InProcessBus |
     async def record_meter_values(reports: list[MeterReport]) -> None:
         await services.record_meter_values(reports, uow=UnitOfWork(sessions), clock=clock, publisher=bus)
 
+    async def record_heartbeats(station_ids: list[str]) -> None:
+        await services.record_heartbeats(station_ids, uow=UnitOfWork(sessions), clock=clock)
+
     gateway = GatewayContext(
         sessions=sessions,
         clock=clock,
         publisher=bus,
         message_log=message_log,
         meter_values=GroupCommit(record_meter_values),
+        heartbeats=GroupCommit(record_heartbeats),
         heartbeat_interval=settings.heartbeat_interval,
         unknown_station_status=_POLICY[settings.unknown_stations],
         response_timeout=settings.response_timeout,

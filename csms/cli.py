@@ -111,6 +111,7 @@ def _with_uow(settings: Settings, work: Callable[[UnitOfWork], Coroutine[Any, An
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     runtime.configure_logging(settings)
     runtime.raise_open_file_limit()
+    runtime.tune_gc()
     address = f"{settings.host}:{settings.port}"
     print(f"csms listening on http://{address}  (OCPP: ws://{address}/ocpp/<station id>)")
     uvicorn.run(create_app(settings), **runtime.uvicorn_options(settings))  # type: ignore[arg-type]

@@ -60,7 +60,9 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **kwargs)
+    # No pre-ping: it costs a round trip per checkout on the hot path; a connection broken by a
+    # database restart fails one unit of work (the station retries) and the pool is renewed.
+    return create_async_engine(url, pool_size=20, max_overflow=10, **kwargs)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

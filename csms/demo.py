@@ -61,6 +61,7 @@ async def seed(system: bootstrap.System, specs: list[StationSpec]) -> None:
 def run(settings: Settings, *, stations: int, duration: float) -> int:
     runtime.configure_logging(settings.model_copy(update={"log_level": LogLevel.WARNING}))
     runtime.raise_open_file_limit()
+    runtime.tune_gc()
     print(f"[1/4] migrating database {settings.database_url}", flush=True)
     migrate.upgrade(settings.database_url)
     with contextlib.suppress(KeyboardInterrupt):

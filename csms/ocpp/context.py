@@ -20,6 +20,7 @@ class GatewayContext:
     publisher: EventPublisher
     message_log: MessageLog
     meter_values: GroupCommit[MeterReport]
+    heartbeats: GroupCommit[str]
     heartbeat_interval: int
     unknown_station_status: RegistrationStatus
     response_timeout: float = 30.0

@@ -39,6 +39,11 @@ class ErrorCodes:
     def for_kind(self, kind: str) -> str:
         return str(getattr(self, kind))
 
+    def for_library(self, code: str) -> str:
+        """The ``ocpp`` library raises 2.0.1 spellings; a 1.6 station gets its own words."""
+        spelled = {"FormatViolation": self.format, "OccurrenceConstraintViolation": self.occurrence}
+        return spelled.get(code, code)
+
 
 V16_CODES = ErrorCodes(format="FormationViolation", occurrence="OccurenceConstraintViolation")
 V201_CODES = ErrorCodes(

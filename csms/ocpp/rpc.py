@@ -1,9 +1,10 @@
 """What both version adapters add to the ``ocpp`` library's ChargePoint.
 
-The library stays in charge of routing ``@on`` handlers and of turning handler exceptions into
-InternalError CALLERRORs (so a station retries instead of getting a fake confirmation). This
-layer adds strict framing with version-correct error codes, compiled schema validation, the
-registration gate and the message log.
+The library keeps the ``@on`` routing table and the outgoing-call bookkeeping. This layer owns
+the hot path of incoming calls: strict framing with version-correct error codes, compiled
+schema validation, the registration gate, handler dispatch with cached key conversion, orjson
+replies, and the message log. Any handler failure becomes a CALLERROR (InternalError for the
+unexpected), so a station retries instead of getting a fake confirmation.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import logging
 import uuid
 from typing import Any, Protocol
 
+from ocpp.exceptions import OCPPError
 from ocpp.messages import Call, CallError, CallResult
 
 from chargepoints import services
 from chargepoints.model import BootInfo, RegistrationStatus, StationEvent, StationEventKind
-from csms.ocpp import frames, timestamps
+from csms.ocpp import frames, payloads, timestamps
 from csms.ocpp.context import GatewayContext
 from csms.ocpp.errors import ErrorCodes, OcppCallError
 from csms.ocpp.validation import validate_request, validate_response
@@ -50,8 +52,6 @@ class StationAdapter:
 
     def __init__(self, station_id: str, connection: Connection, ctx: GatewayContext, *, accepted: bool):
         super().__init__(station_id, connection, ctx.response_timeout, wire_log)  # type: ignore[call-arg]
-        for handlers in self.route_map.values():
-            handlers["_skip_schema_validation"] = True  # validated here, compiled, before routing
         self.ctx, self.accepted = ctx, accepted
 
     async def route_message(self, raw_msg: str) -> None:
@@ -88,14 +88,29 @@ class StationAdapter:
         except OcppCallError as exc:
             await self._send_error(msg.unique_id, exc.code, exc.description)
             return
-        self._current_action = msg.action
-        await self._handle_call(msg)  # type: ignore[attr-defined]
+        await self._dispatch(msg)
+
+    async def _dispatch(self, msg: Call) -> None:
+        """Run the ``@on`` handler and answer. Any failure becomes a CALLERROR, so a station
+        never gets a confirmation for something that was not stored."""
+        handler = self.route_map[msg.action]["_on_action"]
+        try:
+            result = await handler(**payloads.to_snake(msg.payload))
+            payload = payloads.response_payload(result)
+            reply = frames.dumps([CallResult.message_type_id, msg.unique_id, payload])
+        except OCPPError as exc:
+            code = exc.code if isinstance(exc, OcppCallError) else self.codes.for_library(exc.code)
+            reply = frames.call_error(msg.unique_id, code, exc.description or "", exc.details)
+        except Exception:
+            wire_log.exception("%s: %s failed", self.id, msg.action)
+            reply = frames.call_error(msg.unique_id, self.codes.internal, "An unexpected error occurred")
+        await self._send(reply, msg.action)
 
     async def _send_error(self, unique_id: str, code: str, description: str) -> None:
         await self._send(frames.call_error(unique_id, code, description))
 
-    async def _send(self, message: str) -> None:
-        self.ctx.message_log.record(self.id, "out", message, action=getattr(self, "_current_action", None))
+    async def _send(self, message: str, action: str | None = None) -> None:
+        self.ctx.message_log.record(self.id, "out", message, action=action)
         await self._connection.send(message)
 
     async def request(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -140,7 +155,9 @@ class StationAdapter:
         }
 
     async def heartbeat(self) -> str:
-        return timestamps.format(await services.heartbeat(self.id, uow=self.ctx.uow(), clock=self.ctx.clock))
+        now = self.ctx.clock.now()
+        await self.ctx.heartbeats.submit(self.id)
+        return timestamps.format(now)
 
     def _deps(self) -> dict[str, Any]:
         return {"uow": self.ctx.uow(), "clock": self.ctx.clock, "publisher": self.ctx.publisher}
