@@ -57,7 +57,8 @@ def _wait_for_connected(port: int, *, expected: int, deadline: float) -> list[di
                 stations = json.load(response)["items"]
         except OSError:
             stations = []
-        if sum(bool(s["connected"]) for s in stations) == expected:
+        # connected is set on the upgrade, the version once the BootNotification is stored
+        if sum(bool(s["connected"] and s["ocpp_version"]) for s in stations) == expected:
             return stations
         time.sleep(0.3)
-    raise AssertionError(f"stations never all connected: {stations}")
+    raise AssertionError(f"stations never all connected and booted: {stations}")
