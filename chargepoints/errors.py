@@ -30,3 +30,17 @@ class InvalidStationId(ChargingError):
 
 class StationOffline(ChargingError):
     """The station has no live connection, so a command cannot reach it."""
+
+
+class CommandTimedOut(ChargingError):
+    pass
+
+
+class StationCallError(ChargingError):
+    def __init__(self, code: str, description: str) -> None:
+        super().__init__(f"{code}: {description}")
+        self.code, self.description = code, description
+
+
+class InvalidCommand(ChargingError):
+    pass

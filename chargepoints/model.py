@@ -76,6 +76,22 @@ class StationEventKind(StrEnum):
     DATA_TRANSFER = "DataTransfer"
 
 
+class CommandStatus(StrEnum):
+    """Where a CSMS-initiated command is; the last four are final."""
+
+    QUEUED = "queued"
+    SENT = "sent"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    TIMED_OUT = "timed_out"
+    FAILED = "failed"
+    STATION_OFFLINE = "station_offline"
+
+    @property
+    def final(self) -> bool:
+        return self not in (CommandStatus.QUEUED, CommandStatus.SENT)
+
+
 @dataclass(frozen=True, slots=True)
 class IdToken:
     value: str

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col, select
 
-from chargepoints.tables import ConnectorRow, MeterSampleRow, StationRow, TransactionRow
+from chargepoints.tables import CommandRow, ConnectorRow, MeterSampleRow, StationRow, TransactionRow
 
 
 class ConnectorPublic(SQLModel):
@@ -139,3 +140,35 @@ async def transaction_detail(session: AsyncSession, transaction_id: int) -> Tran
             "samples": [SamplePublic.model_validate(s, from_attributes=True) for s in samples.scalars()],
         }
     )
+
+
+class CommandPublic(SQLModel):
+    id: int
+    station_id: str
+    action: str
+    payload: dict[str, Any]
+    requester: str
+    status: str
+    response: dict[str, Any] | None
+    error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    completed_at: datetime | None
+
+
+async def list_commands(
+    session: AsyncSession, *, station_id: str | None, status: str | None, limit: int, offset: int
+) -> tuple[list[CommandPublic], int]:
+    query = select(CommandRow)
+    if station_id is not None:
+        query = query.where(col(CommandRow.station_id) == station_id)
+    if status is not None:
+        query = query.where(col(CommandRow.status) == status)
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await session.execute(query.order_by(col(CommandRow.id).desc()).limit(limit).offset(offset))
+    return [CommandPublic.model_validate(r, from_attributes=True) for r in rows.scalars()], int(total or 0)
+
+
+async def command(session: AsyncSession, command_id: int) -> CommandPublic | None:
+    row = await session.get(CommandRow, command_id, populate_existing=True)
+    return None if row is None else CommandPublic.model_validate(row, from_attributes=True)

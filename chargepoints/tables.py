@@ -247,3 +247,22 @@ class MessageLogRow(SQLModel, table=True):
     action: str | None = Field(default=None, max_length=50)
     frame: str
     at: datetime = Field(sa_type=UtcDateTime)
+
+
+class CommandRow(SQLModel, table=True):
+    """Every CSMS-initiated command: who asked, what was sent, what the station answered."""
+
+    __tablename__ = "commands"
+    __table_args__ = (Index(None, "station_id", "created_at"), Index(None, "status"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    station_id: str = Field(max_length=48)
+    action: str = Field(max_length=50)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    requester: str = Field(max_length=100)
+    status: str = Field(default="queued", max_length=16)
+    response: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    completed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)

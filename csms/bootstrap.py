@@ -14,6 +14,7 @@ from chargepoints.ports import Clock, SystemClock
 from chargepoints.repository import UnitOfWork
 from csms.batching import GroupCommit
 from csms.bus import InProcessBus, RedisBus
+from csms.commands import CommandRunner
 from csms.db import create_engine, session_factory
 from csms.ocpp.connections import Connections
 from csms.ocpp.context import GatewayContext
@@ -40,6 +41,7 @@ class System:
     message_log: MessageLog
     connections: Connections
     gateway: GatewayContext
+    commands: CommandRunner
     scheduler: AsyncIOScheduler | None = field(default=None)
 
     def uow(self) -> UnitOfWork:
@@ -55,6 +57,7 @@ class System:
     async def stop(self) -> None:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
+        await self.commands.stop()
         await self.connections.close_all()
         await self.message_log.stop()
         await self.bus.stop()
@@ -86,4 +89,6 @@ def build(settings: Settings, *, clock: Clock | None = None, bus: InProcessBus |
         unknown_station_status=_POLICY[settings.unknown_stations],
         response_timeout=settings.response_timeout,
     )
-    return System(settings, engine, sessions, bus, clock, message_log, Connections(), gateway)
+    connections = Connections()
+    commands = CommandRunner(lambda: UnitOfWork(sessions), connections, clock)
+    return System(settings, engine, sessions, bus, clock, message_log, connections, gateway, commands)

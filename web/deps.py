@@ -8,12 +8,28 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chargepoints.ports import StationGateway
+from chargepoints.ports import Clock, StationGateway
+from chargepoints.repository import UnitOfWork
+from csms.commands import CommandRunner
 
 
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
     async with request.app.state.sessions() as session:
         yield session
+
+
+def _uow(request: Request) -> UnitOfWork:
+    return UnitOfWork(request.app.state.sessions)
+
+
+def _clock(request: Request) -> Clock:
+    clock: Clock = request.app.state.system.clock
+    return clock
+
+
+def _commands(request: Request) -> CommandRunner:
+    runner: CommandRunner = request.app.state.system.commands
+    return runner
 
 
 def _gateway(request: Request) -> StationGateway:
@@ -32,4 +48,7 @@ class Pagination:
 
 SessionDep = Annotated[AsyncSession, Depends(_session)]
 GatewayDep = Annotated[StationGateway, Depends(_gateway)]
+UowDep = Annotated[UnitOfWork, Depends(_uow)]
+ClockDep = Annotated[Clock, Depends(_clock)]
+CommandsDep = Annotated[CommandRunner, Depends(_commands)]
 PageDep = Annotated[Pagination, Depends()]

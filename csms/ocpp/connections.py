@@ -41,6 +41,11 @@ class Connections:
     def is_connected(self, station_id: str) -> bool:
         return station_id in self._live
 
+    def check(self, station_id: str, action: str, payload: Mapping[str, Any]) -> None:
+        station = self._live.get(station_id)
+        if station is not None:
+            station.check(action, payload)
+
     async def call(self, station_id: str, action: str, payload: Mapping[str, Any]) -> dict[str, Any]:
         station = self._live.get(station_id)
         if station is None:

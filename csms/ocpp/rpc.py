@@ -12,14 +12,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from ocpp.exceptions import OCPPError
 from ocpp.messages import Call, CallError, CallResult
 
 from chargepoints import services
+from chargepoints.errors import CommandTimedOut, InvalidCommand, StationCallError
 from chargepoints.model import BootInfo, RegistrationStatus, StationEvent, StationEventKind
 from csms.ocpp import frames, payloads, timestamps
+from csms.ocpp.actions import CSMS_INITIATED
 from csms.ocpp.context import GatewayContext
 from csms.ocpp.errors import ErrorCodes, OcppCallError
 from csms.ocpp.validation import validate_request, validate_response
@@ -113,12 +116,23 @@ class StationAdapter:
         self.ctx.message_log.record(self.id, "out", message, action=action)
         await self._connection.send(message)
 
+    def check(self, action: str, payload: Mapping[str, Any]) -> None:
+        """Refuse what this station's version does not define, before anything is sent."""
+        if action not in CSMS_INITIATED[self.version]:
+            raise InvalidCommand(f"{action} is not a message a CSMS sends in OCPP {self.version}")
+        try:
+            validate_request(self.version, action, payload, self.codes)
+        except OcppCallError as exc:
+            raise InvalidCommand(f"{action} payload: {exc.description}") from None
+
     async def request(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Send a CALL and return the station's CALLRESULT payload, one call at a time.
 
         A response whose unique id does not match (a late answer to a call that timed out) is
-        discarded by the library, so it can never be taken for the answer to this call.
+        discarded by the library, so it can never be taken for the answer to this call. Raises
+        InvalidCommand (not sent), CommandTimedOut or StationCallError.
         """
+        self.check(action, payload)
         unique_id = str(uuid.uuid4())
         frame = frames.dumps([Call.message_type_id, unique_id, action, payload])
         async with self._call_lock:
@@ -126,13 +140,16 @@ class StationAdapter:
                 self.id, "out", frame, message_type=2, unique_id=unique_id, action=action
             )
             await self._connection.send(frame)
-            response = await self._get_specific_response(unique_id, self._response_timeout)  # type: ignore[attr-defined]
+            try:
+                response = await self._get_specific_response(unique_id, self._response_timeout)  # type: ignore[attr-defined]
+            except TimeoutError:
+                raise CommandTimedOut(f"no answer to {action} within {self._response_timeout:g} s") from None
         if isinstance(response, CallError):
-            raise OcppCallError(response.error_code, response.error_description, response.error_details)
+            raise StationCallError(response.error_code, response.error_description)
         assert isinstance(response, CallResult)
         problem = validate_response(self.version, action, response.payload)
         if problem is not None:
-            raise OcppCallError(self.codes.format, f"Invalid {action} response: {problem}")
+            raise StationCallError(self.codes.format, f"invalid {action} response: {problem}")
         result: dict[str, Any] = response.payload
         return result
 

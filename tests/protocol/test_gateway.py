@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import select
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from chargepoints.errors import CommandTimedOut
 from chargepoints.tables import MessageLogRow, StationRow
 from csms.db import create_engine
 from tests.builders import a_station, boot16, boot201
@@ -78,7 +79,7 @@ async def test_late_response_never_matches_the_next_call(server: LiveServer) -> 
     adapter = server.system.connections.get("CP-1")
     assert adapter is not None
     adapter._response_timeout = 0.2
-    with pytest.raises(TimeoutError):
+    with pytest.raises(CommandTimedOut):
         await server.system.connections.call("CP-1", "ClearCache", {})
     late = await station.recv()
     second = asyncio.create_task(server.system.connections.call("CP-1", "ClearCache", {}))
