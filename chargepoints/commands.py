@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from chargepoints.errors import (
+    ClusterUnavailable,
     CommandTimedOut,
     InvalidCommand,
     StationCallError,
@@ -70,7 +71,7 @@ async def run_command(
         status, error = CommandStatus.STATION_OFFLINE, f"station {station_id} is not connected"
     except CommandTimedOut as exc:
         status, error = CommandStatus.TIMED_OUT, str(exc) or "no answer in time"
-    except (StationCallError, InvalidCommand) as exc:
+    except (StationCallError, InvalidCommand, ClusterUnavailable) as exc:
         status, error = CommandStatus.FAILED, str(exc)
     return await _finish(command_id, status, response, error, uow=uow, clock=clock)
 

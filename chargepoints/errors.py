@@ -44,3 +44,7 @@ class StationCallError(ChargingError):
 
 class InvalidCommand(ChargingError):
     pass
+
+
+class ClusterUnavailable(ChargingError):
+    pass

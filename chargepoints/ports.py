@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -30,6 +30,10 @@ class StationGateway(Protocol):
     async def call(self, station_id: str, action: str, payload: Mapping[str, Any]) -> dict[str, Any]: ...
 
     def is_connected(self, station_id: str) -> bool: ...
+
+    async def connected(self, station_ids: Iterable[str]) -> set[str]:
+        """Which of these stations are connected to any node."""
+        ...
 
     def check(self, station_id: str, action: str, payload: Mapping[str, Any]) -> None:
         """Raise InvalidCommand if the station's protocol would refuse this message."""

@@ -36,7 +36,7 @@ def create_app(settings: Settings, *, system: bootstrap.System | None = None) ->
     )
     app.state.system = system
     app.state.sessions = system.sessions
-    app.state.station_gateway = system.connections
+    app.state.station_gateway = system.station_gateway
     app.state.connection_count = lambda: len(system.connections)
     app.add_middleware(OcppEndpoint, ctx=system.gateway, connections=system.connections)
     problems.install(app)

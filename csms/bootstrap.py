@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import uuid
 from dataclasses import dataclass, field
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -10,12 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from chargepoints import services
 from chargepoints.model import MeterReport, RegistrationStatus
-from chargepoints.ports import Clock, SystemClock
+from chargepoints.ports import Clock, StationGateway, SystemClock
 from chargepoints.repository import UnitOfWork
 from csms.batching import GroupCommit
 from csms.bus import InProcessBus, RedisBus
 from csms.commands import CommandRunner
 from csms.db import create_engine, session_factory
+from csms.ocpp.cluster import Cluster
 from csms.ocpp.connections import Connections
 from csms.ocpp.context import GatewayContext
 from csms.ocpp.message_log import MessageLog
@@ -42,6 +46,8 @@ class System:
     connections: Connections
     gateway: GatewayContext
     commands: CommandRunner
+    station_gateway: StationGateway
+    cluster: Cluster | None = None
     scheduler: AsyncIOScheduler | None = field(default=None)
 
     def uow(self) -> UnitOfWork:
@@ -49,6 +55,8 @@ class System:
 
     async def start(self, *, with_scheduler: bool = True) -> None:
         await self.bus.start()
+        if self.cluster is not None:
+            await self.cluster.start()
         self.message_log.start()
         if with_scheduler:
             self.scheduler = create_scheduler(self.settings, self.uow, self.clock)
@@ -59,6 +67,8 @@ class System:
             self.scheduler.shutdown(wait=False)
         await self.commands.stop()
         await self.connections.close_all()
+        if self.cluster is not None:
+            await self.cluster.stop()
         await self.message_log.stop()
         await self.bus.stop()
         await self.engine.dispose()
@@ -90,5 +100,24 @@ def build(settings: Settings, *, clock: Clock | None = None, bus: InProcessBus |
         response_timeout=settings.response_timeout,
     )
     connections = Connections()
-    commands = CommandRunner(lambda: UnitOfWork(sessions), connections, clock)
-    return System(settings, engine, sessions, bus, clock, message_log, connections, gateway, commands)
+    cluster = None
+    if settings.redis_url:
+        node_id = settings.node_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        cluster = Cluster(
+            connections, settings.redis_url, node_id, call_timeout_s=settings.response_timeout + 5
+        )
+    station_gateway: StationGateway = cluster or connections
+    commands = CommandRunner(lambda: UnitOfWork(sessions), station_gateway, clock)
+    return System(
+        settings,
+        engine,
+        sessions,
+        bus,
+        clock,
+        message_log,
+        connections,
+        gateway,
+        commands,
+        station_gateway,
+        cluster,
+    )

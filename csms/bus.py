@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from chargepoints import events
 
@@ -69,7 +70,12 @@ def decode(raw: bytes | str) -> events.Event:
 
 
 class RedisBus(InProcessBus):
-    """Publishes to a Redis channel and delivers what arrives on it, including its own events."""
+    """Publishes to a Redis channel and delivers what arrives on it, including its own events.
+
+    Redis being down must not stop a node serving its own stations: events then reach this
+    node's subscribers directly (other nodes miss them; the database stays the truth), and the
+    listener reconnects in the background.
+    """
 
     def __init__(self, url: str, *, channel: str = CHANNEL) -> None:
         super().__init__()
@@ -79,12 +85,16 @@ class RedisBus(InProcessBus):
         self._ready = asyncio.Event()
 
     async def publish(self, event: events.Event) -> None:
-        await self.redis.publish(self._channel, encode(event))
+        try:
+            await self.redis.publish(self._channel, encode(event))
+        except RedisError as exc:
+            log.warning("Redis unavailable (%s); %s delivered on this node only", exc, type(event).__name__)
+            await self._deliver(event)
 
     async def start(self) -> None:
-        await self.redis.ping()
         self._task = asyncio.create_task(self._listen(), name="redis-bus")
-        await asyncio.wait_for(self._ready.wait(), timeout=5)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._ready.wait(), timeout=5)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -94,6 +104,15 @@ class RedisBus(InProcessBus):
         await self.redis.aclose()
 
     async def _listen(self) -> None:
+        while True:
+            try:
+                await self._subscribe()
+            except RedisError as exc:
+                self._ready.set()  # start() need not wait for a server that is down
+                log.warning("event bus lost Redis (%s); retrying", exc)
+                await asyncio.sleep(1)
+
+    async def _subscribe(self) -> None:
         async with self.redis.pubsub() as pubsub:
             await pubsub.subscribe(self._channel)
             self._ready.set()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,9 +77,9 @@ class LiveServer:
     system: bootstrap.System
 
 
-@pytest.fixture
-async def server(system: bootstrap.System) -> AsyncIterator[LiveServer]:
-    """The real ASGI app on a real socket; the system is started by the fixture, not the lifespan."""
+@asynccontextmanager
+async def serve(system: bootstrap.System) -> AsyncIterator[LiveServer]:
+    """The real ASGI app on a real socket; the caller starts and stops the system."""
     app = create_app(system.settings, system=system)
     options = {**uvicorn_options(system.settings), "port": 0, "lifespan": "off", "log_level": "warning"}
     server = uvicorn.Server(uvicorn.Config(app, **options))  # type: ignore[arg-type]
@@ -93,3 +94,9 @@ async def server(system: bootstrap.System) -> AsyncIterator[LiveServer]:
     finally:
         server.should_exit = True
         await task
+
+
+@pytest.fixture
+async def server(system: bootstrap.System) -> AsyncIterator[LiveServer]:
+    async with serve(system) as live:
+        yield live

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
 
 from chargepoints.errors import StationOffline
 from csms.ocpp.rpc import StationAdapter
@@ -12,11 +12,20 @@ from csms.ocpp.rpc import StationAdapter
 log = logging.getLogger(__name__)
 
 
+class Presence(Protocol):
+    """Tells other nodes which stations this node holds (see csms.ocpp.cluster)."""
+
+    async def announce(self, station_id: str) -> None: ...
+
+    async def withdraw(self, station_id: str) -> None: ...
+
+
 class Connections:
     """One live connection per station id; a newer connection replaces the older one."""
 
     def __init__(self) -> None:
         self._live: dict[str, StationAdapter] = {}
+        self.presence: Presence | None = None
 
     def __len__(self) -> int:
         return len(self._live)
@@ -27,13 +36,28 @@ class Connections:
         if previous is not None and previous is not station:
             log.info("station %s reconnected; closing its previous connection", station.id)
             await previous.close_connection("replaced by a newer connection")
+        if self.presence is not None:
+            await self.presence.announce(station.id)
 
-    def unregister(self, station: StationAdapter) -> bool:
+    async def unregister(self, station: StationAdapter) -> None:
         """Forget ``station`` unless a newer connection has already taken its place."""
         if self._live.get(station.id) is station:
             del self._live[station.id]
-            return True
-        return False
+            if self.presence is not None:
+                await self.presence.withdraw(station.id)
+
+    async def release(self, station_id: str) -> None:
+        """Another node took this station over: close our older connection to it."""
+        station = self._live.pop(station_id, None)
+        if station is not None:
+            log.info("station %s connected to another node; closing it here", station_id)
+            await station.close_connection("replaced by a newer connection on another node")
+
+    def station_ids(self) -> list[str]:
+        return list(self._live)
+
+    async def connected(self, station_ids: Iterable[str]) -> set[str]:
+        return {s for s in station_ids if s in self._live}
 
     def get(self, station_id: str) -> StationAdapter | None:
         return self._live.get(station_id)

@@ -128,5 +128,5 @@ async def serve(station: StationAdapter, connections: Connections) -> None:
     except WebSocketDisconnect:
         pass
     finally:
-        connections.unregister(station)
+        await connections.unregister(station)
         log.info("station %s disconnected", station.id)

@@ -37,7 +37,7 @@ def test_demo_serves_live_emulated_stations(tmp_path: Path) -> None:
         command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     try:
-        stations = _wait_for_connected(port, expected=4, deadline=time.monotonic() + 15)
+        stations = _wait_for_connected(port, expected=4, deadline=time.monotonic() + 30)
     finally:
         process.terminate()
         output, _ = process.communicate(timeout=20)

@@ -27,8 +27,9 @@ async def list_stations(
     session: SessionDep, gateway: GatewayDep, page: PageDep
 ) -> Page[queries.StationSummary]:
     rows, total = await queries.list_stations(session, limit=page.limit, offset=page.offset)
+    online = await gateway.connected(row.id for row in rows)
     items = [
-        queries.StationSummary.model_validate({**row.model_dump(), "connected": gateway.is_connected(row.id)})
+        queries.StationSummary.model_validate({**row.model_dump(), "connected": row.id in online})
         for row in rows
     ]
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
@@ -38,7 +39,8 @@ async def list_stations(
 async def get_station(
     station_id: Annotated[str, Path(max_length=48)], session: SessionDep, gateway: GatewayDep
 ) -> queries.StationDetail:
-    detail = await queries.station_detail(session, station_id, connected=gateway.is_connected(station_id))
+    connected = station_id in await gateway.connected([station_id])
+    detail = await queries.station_detail(session, station_id, connected=connected)
     if detail is None:
         raise HTTPException(404, f"Station {station_id} not found")
     return detail
