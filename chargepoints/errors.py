@@ -48,3 +48,19 @@ class InvalidCommand(ChargingError):
 
 class ClusterUnavailable(ChargingError):
     pass
+
+
+class StationExists(ChargingError):
+    pass
+
+
+class StationHasHistory(ChargingError):
+    pass
+
+
+class TokenNotFound(ChargingError):
+    pass
+
+
+class TokenExists(ChargingError):
+    pass

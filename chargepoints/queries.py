@@ -9,11 +9,21 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col, select
 
-from chargepoints.tables import CommandRow, ConnectorRow, MeterSampleRow, StationRow, TransactionRow
+from chargepoints.tables import (
+    CommandRow,
+    ConnectorRow,
+    EvseRow,
+    IdTokenRow,
+    MeterSampleRow,
+    StationRow,
+    TransactionRow,
+)
 
 
 class ConnectorPublic(SQLModel):
     connector_id: int
+    type: str | None
+    max_power_w: int | None
     status: str
     charging_state: str | None
     error_code: str | None
@@ -22,6 +32,7 @@ class ConnectorPublic(SQLModel):
 
 class EvsePublic(SQLModel):
     evse_id: int
+    max_power_w: int | None = None
     connectors: list[ConnectorPublic]
 
 
@@ -98,12 +109,21 @@ async def station_detail(session: AsyncSession, station_id: str, *, connected: b
     evses: dict[int, list[ConnectorPublic]] = {}
     for row in connectors.scalars():
         evses.setdefault(row.evse_id, []).append(ConnectorPublic.model_validate(row, from_attributes=True))
+    power = {
+        e.evse_id: e.max_power_w
+        for e in (
+            await session.execute(select(EvseRow).where(col(EvseRow.station_id) == station_id))
+        ).scalars()
+    }
     return StationDetail.model_validate(
         {
             **station.model_dump(),
             "connected": connected,
             "password_set": station.password_hash is not None,
-            "evses": [EvsePublic(evse_id=k, connectors=v) for k, v in sorted(evses.items())],
+            "evses": [
+                EvsePublic(evse_id=k, max_power_w=power.get(k), connectors=v)
+                for k, v in sorted(evses.items())
+            ],
         }
     )
 
@@ -172,3 +192,19 @@ async def list_commands(
 async def command(session: AsyncSession, command_id: int) -> CommandPublic | None:
     row = await session.get(CommandRow, command_id, populate_existing=True)
     return None if row is None else CommandPublic.model_validate(row, from_attributes=True)
+
+
+async def list_tokens(
+    session: AsyncSession, *, status: str | None, limit: int, offset: int
+) -> tuple[list[IdTokenRow], int]:
+    query = select(IdTokenRow)
+    if status is not None:
+        query = query.where(col(IdTokenRow.status) == status)
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await session.execute(query.order_by(col(IdTokenRow.token)).limit(limit).offset(offset))
+    return list(rows.scalars()), int(total or 0)
+
+
+async def token(session: AsyncSession, value: str) -> IdTokenRow | None:
+    query = select(IdTokenRow).where(col(IdTokenRow.token) == value).execution_options(populate_existing=True)
+    return (await session.execute(query)).scalars().first()

@@ -50,6 +50,14 @@ class ChargepointRepository:
         )
         return (await self.session.execute(query)).scalars().first()
 
+    async def evse(self, station_id: str, evse_id: int) -> EvseRow | None:
+        query = select(EvseRow).where(col(EvseRow.station_id) == station_id, col(EvseRow.evse_id) == evse_id)
+        return (await self.session.execute(query)).scalars().first()
+
+    async def has_transactions(self, station_id: str) -> bool:
+        condition = col(TransactionRow.station_id) == station_id
+        return bool(await self.session.scalar(select(exists().where(condition))))
+
     async def ensure_evse(self, station_id: str, evse_id: int) -> None:
         query = select(EvseRow.id).where(EvseRow.station_id == station_id, EvseRow.evse_id == evse_id)
         if (await self.session.execute(query)).first() is None:

@@ -70,6 +70,8 @@ class ConnectorRow(SQLModel, table=True):
     error_code: str | None = Field(default=None, max_length=50)
     info: str | None = Field(default=None, max_length=500)
     status_at: datetime = Field(sa_type=UtcDateTime)
+    type: str | None = Field(default=None, max_length=20)
+    max_power_w: int | None = None
 
 
 class StatusHistoryRow(SQLModel, table=True):
