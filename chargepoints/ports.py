@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from chargepoints.events import Event
+from chargepoints.operations import Operation
 
 
 class Clock(Protocol):
@@ -33,6 +34,10 @@ class StationGateway(Protocol):
 
     async def connected(self, station_ids: Iterable[str]) -> set[str]:
         """Which of these stations are connected to any node."""
+        ...
+
+    def translate(self, version: str, operation: Operation) -> tuple[str, dict[str, Any]]:
+        """The (action, payload) of ``operation`` in OCPP ``version``; InvalidCommand if none."""
         ...
 
     def check(self, station_id: str, action: str, payload: Mapping[str, Any]) -> None:

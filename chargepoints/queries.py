@@ -208,3 +208,11 @@ async def list_tokens(
 async def token(session: AsyncSession, value: str) -> IdTokenRow | None:
     query = select(IdTokenRow).where(col(IdTokenRow.token) == value).execution_options(populate_existing=True)
     return (await session.execute(query)).scalars().first()
+
+
+async def station_version(session: AsyncSession, station_id: str) -> str | None:
+    """The OCPP version the station booted with; "" if it never booted, None if unknown."""
+    station = await session.get(StationRow, station_id)
+    if station is None:
+        return None
+    return station.ocpp_version or ""

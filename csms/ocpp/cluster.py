@@ -27,7 +27,9 @@ from chargepoints.errors import (
     StationCallError,
     StationOffline,
 )
+from chargepoints.operations import Operation
 from csms.ocpp.connections import Connections
+from csms.ocpp.translate import translate
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +117,9 @@ class Cluster:
         except RedisError:
             return here
         return here | {s for s, node in zip(elsewhere, nodes, strict=True) if node is not None}
+
+    def translate(self, version: str, operation: Operation) -> tuple[str, dict[str, Any]]:
+        return translate(version, operation)
 
     def check(self, station_id: str, action: str, payload: Mapping[str, Any]) -> None:
         self.local.check(station_id, action, payload)

@@ -7,7 +7,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from chargepoints.errors import StationOffline
+from chargepoints.operations import Operation
 from csms.ocpp.rpc import StationAdapter
+from csms.ocpp.translate import translate
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,9 @@ class Connections:
 
     def is_connected(self, station_id: str) -> bool:
         return station_id in self._live
+
+    def translate(self, version: str, operation: Operation) -> tuple[str, dict[str, Any]]:
+        return translate(version, operation)
 
     def check(self, station_id: str, action: str, payload: Mapping[str, Any]) -> None:
         station = self._live.get(station_id)
