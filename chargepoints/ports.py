@@ -43,3 +43,11 @@ class StationGateway(Protocol):
     def check(self, station_id: str, action: str, payload: Mapping[str, Any]) -> None:
         """Raise InvalidCommand if the station's protocol would refuse this message."""
         ...
+
+
+class FileStore(Protocol):
+    """Where firmware and uploaded logs live (a directory, later perhaps object storage)."""
+
+    async def write(self, key: str, data: bytes) -> None: ...
+
+    async def read(self, key: str) -> bytes: ...

@@ -203,6 +203,9 @@ class UnitOfWork:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        # Detach first: rows a use case returns must stay readable after the session is gone,
+        # and a rollback would expire them. Anything not committed is discarded either way.
+        self.session.expunge_all()
         try:
             await self.session.rollback()
         finally:

@@ -268,3 +268,24 @@ class CommandRow(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UtcDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     completed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class StoredFileRow(SQLModel, table=True):
+    """A file in the CSMS's store: firmware offered to stations, or a log a station uploaded.
+
+    ``token`` is the unguessable part of the URL a station gets, since stations fetch and
+    upload without our credentials.
+    """
+
+    __tablename__ = "stored_files"
+    __table_args__ = (UniqueConstraint("token"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=10)
+    name: str = Field(max_length=255)
+    token: str = Field(max_length=64)
+    station_id: str | None = Field(default=None, max_length=48)
+    size: int = 0
+    sha256: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    received_at: datetime | None = Field(default=None, sa_type=UtcDateTime)

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from csms import bootstrap
 from csms.ocpp.server import OcppEndpoint
 from csms.settings import Settings
-from web.api import admin, commands, health, operations, operator, problems
+from web.api import admin, commands, files, health, operations, operator, problems
 
 
 def create_app(settings: Settings, *, system: bootstrap.System | None = None) -> FastAPI:
@@ -45,4 +45,6 @@ def create_app(settings: Settings, *, system: bootstrap.System | None = None) ->
     app.include_router(commands.router)
     app.include_router(admin.router)
     app.include_router(operations.router)
+    app.include_router(files.operator)
+    app.include_router(files.stations)
     return app

@@ -13,12 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from chargepoints import services
 from chargepoints.model import MeterReport, RegistrationStatus
-from chargepoints.ports import Clock, StationGateway, SystemClock
+from chargepoints.ports import Clock, FileStore, StationGateway, SystemClock
 from chargepoints.repository import UnitOfWork
 from csms.batching import GroupCommit
 from csms.bus import InProcessBus, RedisBus
 from csms.commands import CommandRunner
 from csms.db import create_engine, session_factory
+from csms.filestore import LocalFileStore
 from csms.ocpp.cluster import Cluster
 from csms.ocpp.connections import Connections
 from csms.ocpp.context import GatewayContext
@@ -47,6 +48,7 @@ class System:
     gateway: GatewayContext
     commands: CommandRunner
     station_gateway: StationGateway
+    files: FileStore
     cluster: Cluster | None = None
     scheduler: AsyncIOScheduler | None = field(default=None)
 
@@ -119,5 +121,6 @@ def build(settings: Settings, *, clock: Clock | None = None, bus: InProcessBus |
         gateway,
         commands,
         station_gateway,
+        LocalFileStore(settings.data_dir),
         cluster,
     )

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     response_timeout: float = Field(default=30.0, gt=0)
     websocket_ping_interval: int = Field(default=0, ge=0)
     node_id: str | None = None
+    public_url: str | None = None
+    data_dir: str = "csms-data"
 
     @field_validator("database_url")
     @classmethod
@@ -64,6 +66,15 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be the http:// or https:// address stations reach this server at")
+        return value.rstrip("/")
 
     @property
     def is_sqlite(self) -> bool:

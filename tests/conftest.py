@@ -49,8 +49,10 @@ def database_url(backend: str, template_dir: Path, tmp_path: Path) -> Iterator[s
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, heartbeat_interval=60, response_timeout=5)
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url, heartbeat_interval=60, response_timeout=5, data_dir=str(tmp_path / "data")
+    )
 
 
 @pytest.fixture

@@ -8,9 +8,10 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chargepoints.ports import Clock, StationGateway
+from chargepoints.ports import Clock, FileStore, StationGateway
 from chargepoints.repository import UnitOfWork
 from csms.commands import CommandRunner
+from csms.settings import Settings
 
 
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -32,6 +33,16 @@ def _commands(request: Request) -> CommandRunner:
     return runner
 
 
+def _files(request: Request) -> FileStore:
+    store: FileStore = request.app.state.system.files
+    return store
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.system.settings
+    return settings
+
+
 def _gateway(request: Request) -> StationGateway:
     gateway: StationGateway = request.app.state.station_gateway
     return gateway
@@ -51,4 +62,6 @@ GatewayDep = Annotated[StationGateway, Depends(_gateway)]
 UowDep = Annotated[UnitOfWork, Depends(_uow)]
 ClockDep = Annotated[Clock, Depends(_clock)]
 CommandsDep = Annotated[CommandRunner, Depends(_commands)]
+FilesDep = Annotated[FileStore, Depends(_files)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
 PageDep = Annotated[Pagination, Depends()]

@@ -47,7 +47,7 @@ def start_node(database_url: str, name: str, port: int) -> subprocess.Popen[byte
 
 async def wait_healthy(base: str) -> None:
     async with httpx.AsyncClient(base_url=base) as api:
-        for _ in range(100):
+        for _ in range(300):  # a cold interpreter start can take seconds on a busy machine
             try:
                 if (await api.get("/health")).status_code == 200:
                     return
