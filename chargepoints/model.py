@@ -199,6 +199,7 @@ class TransactionEvent:
     charging_state: ChargingState | None = None
     stopped_reason: str | None = None
     remote_start_id: int | None = None
+    reservation_id: int | None = None
     samples: tuple[Sample, ...] = ()
 
 

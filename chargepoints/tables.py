@@ -289,3 +289,20 @@ class StoredFileRow(SQLModel, table=True):
     sha256: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(sa_type=UtcDateTime)
     received_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class ReservationRow(SQLModel, table=True):
+    """A reservation; ``id`` is the reservationId the station gets (both versions use ints)."""
+
+    __tablename__ = "reservations"
+    __table_args__ = (Index(None, "station_id", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    station_id: str = Field(max_length=48)
+    evse_id: int | None = None
+    id_token: str = Field(max_length=255)
+    group_id: str | None = Field(default=None, max_length=255)
+    expires_at: datetime = Field(sa_type=UtcDateTime)
+    status: str = Field(default="Requested", max_length=12)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    updated_at: datetime = Field(sa_type=UtcDateTime)

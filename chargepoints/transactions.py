@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from chargepoints import events
+from chargepoints import events, reservations
 from chargepoints.model import (
     AuthorizationResult,
+    AuthorizationStatus,
     IdToken,
     Sample,
     TokenStatus,
@@ -71,6 +72,24 @@ def sample_values(
     ]
 
 
+async def _respect_reservations(
+    uow: UnitOfWork,
+    station_id: str,
+    evse_id: int | None,
+    id_token: str,
+    reservation_id: int | None,
+    verdict: AuthorizationResult,
+    now: datetime,
+) -> AuthorizationResult:
+    """A reserved EVSE accepts only the reserving token; a start on one's own reservation uses it."""
+    if verdict.status is not AuthorizationStatus.ACCEPTED:
+        return verdict
+    if await reservations.blocking_reservation(uow, station_id, evse_id, id_token, now) is not None:
+        return AuthorizationResult(AuthorizationStatus.INVALID, verdict.expires_at, verdict.group_id)
+    await reservations.consume(uow, station_id, reservation_id, id_token, now)
+    return verdict
+
+
 def note_readings(tx: TransactionRow, samples: Iterable[Sample], now: datetime) -> None:
     for reading in register_readings(samples):
         tx.meter_start_wh, tx.meter_stop_wh = widen(tx.meter_start_wh, tx.meter_stop_wh, reading)
@@ -92,6 +111,9 @@ async def start_transaction(
             )
             return tx.id, verdict
         verdict = await authorization(uow, cmd.id_token, now, check_concurrency=True)
+        verdict = await _respect_reservations(
+            uow, cmd.station_id, cmd.evse_id, cmd.id_token.value, cmd.reservation_id, verdict, now
+        )
         await repo.ensure_evse(cmd.station_id, cmd.evse_id)
         tx = TransactionRow(
             station_id=cmd.station_id,
@@ -168,6 +190,14 @@ async def record_transaction_event(
             verdict = await authorization(uow, cmd.id_token, now, check_concurrency=False)
         if await repo.transaction_event_seen(cmd.station_id, cmd.station_tx_id, cmd.seq_no):
             return verdict
+        if (
+            verdict is not None
+            and cmd.id_token is not None
+            and cmd.event_type is TransactionEventType.STARTED
+        ):
+            verdict = await _respect_reservations(
+                uow, cmd.station_id, cmd.evse_id, cmd.id_token.value, cmd.reservation_id, verdict, now
+            )
         tx = await repo.transaction_by_station_tx(cmd.station_id, cmd.station_tx_id)
         created = tx is None
         if tx is None:

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from csms import bootstrap
 from csms.ocpp.server import OcppEndpoint
 from csms.settings import Settings
-from web.api import admin, commands, files, health, operations, operator, problems
+from web.api import admin, commands, files, health, operations, operator, problems, reservations
 
 
 def create_app(settings: Settings, *, system: bootstrap.System | None = None) -> FastAPI:
@@ -47,4 +47,5 @@ def create_app(settings: Settings, *, system: bootstrap.System | None = None) ->
     app.include_router(operations.router)
     app.include_router(files.operator)
     app.include_router(files.stations)
+    app.include_router(reservations.router)
     return app

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from chargepoints import jobs
+from chargepoints import jobs, reservations
 from chargepoints.ports import Clock
 from chargepoints.repository import UnitOfWork
 from csms.settings import Settings
@@ -24,6 +24,11 @@ def create_scheduler(
         )
 
     scheduler.add_job(purge, "interval", hours=1, id="purge-message-log", coalesce=True, max_instances=1)
+
+    async def expire_reservations() -> None:
+        await reservations.expire(uow=make_uow(), clock=clock)
+
+    scheduler.add_job(expire_reservations, "interval", minutes=1, id="expire-reservations", coalesce=True)
     # Long-lived objects (connections, handlers) are frozen so the collector stops rescanning
     # them: at thousands of connections a full collection otherwise stalls replies for seconds.
     scheduler.add_job(gc.freeze, "interval", minutes=5, id="gc-freeze")

@@ -99,6 +99,7 @@ def transaction_event(station_id: str, kw: dict[str, Any]) -> TransactionEvent:
         charging_state=ChargingState(charging) if charging else None,
         stopped_reason=info.get("stopped_reason"),
         remote_start_id=info.get("remote_start_id"),
+        reservation_id=kw.get("reservation_id"),
         samples=samples(kw.get("meter_value") or []),
     )
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from ocpp.routing import on
 from ocpp.v201 import ChargePoint, call_result
 from ocpp.v201.enums import Action
 
-from chargepoints import services, transactions
+from chargepoints import reservations, services, transactions
 from chargepoints.model import StationEventKind
+from chargepoints.reservations import ReservationNotFound, ReservationStatus
 from csms.ocpp import convert201
 from csms.ocpp.errors import V201_CODES
 from csms.ocpp.rpc import StationAdapter
@@ -78,6 +80,19 @@ class V201Station(StationAdapter, ChargePoint):
     async def on_log_status(self, status: str, **kw: Any) -> Any:
         await self._keep(StationEventKind.LOG_STATUS, status, kw)
         return call_result.LogStatusNotification()
+
+    @on(Action.reservation_status_update)
+    async def on_reservation_status_update(
+        self, reservation_id: int, reservation_update_status: str, **kw: Any
+    ) -> Any:
+        status = (
+            ReservationStatus.EXPIRED
+            if reservation_update_status == "Expired"
+            else ReservationStatus.CANCELLED
+        )
+        with contextlib.suppress(ReservationNotFound):  # a reservation another CSMS made
+            await reservations.set_status(reservation_id, status, uow=self.ctx.uow(), clock=self.ctx.clock)
+        return call_result.ReservationStatusUpdate()
 
     @on(Action.data_transfer)
     async def on_data_transfer(self, vendor_id: str, **kw: Any) -> Any:
