@@ -306,3 +306,39 @@ class ReservationRow(SQLModel, table=True):
     status: str = Field(default="Requested", max_length=12)
     created_at: datetime = Field(sa_type=UtcDateTime)
     updated_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class LocalListRow(SQLModel, table=True):
+    """The local authorisation list a station last accepted: its version and its entries, so
+    the next differential update sends only what changed."""
+
+    __tablename__ = "local_lists"
+
+    station_id: str = Field(primary_key=True, max_length=48)
+    version: int
+    entries: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    sent_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class BulkJobRow(SQLModel, table=True):
+    """One operation sent to many stations at once; each station's command is in the command log."""
+
+    __tablename__ = "bulk_jobs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=50)
+    requester: str = Field(max_length=100)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class BulkJobItemRow(SQLModel, table=True):
+    """One station of a bulk job: the command it was sent, or (no command) why none could be."""
+
+    __tablename__ = "bulk_job_items"
+    __table_args__ = (UniqueConstraint("job_id", "station_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key="bulk_jobs.id", ondelete="CASCADE")
+    station_id: str = Field(max_length=48)
+    command_id: int | None = Field(default=None, foreign_key="commands.id", ondelete="CASCADE")
+    error: str | None = Field(default=None, max_length=500)

@@ -11,7 +11,17 @@ from fastapi import FastAPI
 from csms import bootstrap
 from csms.ocpp.server import OcppEndpoint
 from csms.settings import Settings
-from web.api import admin, commands, files, health, operations, operator, problems, reservations
+from web.api import (
+    admin,
+    commands,
+    files,
+    health,
+    local_list,
+    operations,
+    operator,
+    problems,
+    reservations,
+)
 
 
 def create_app(settings: Settings, *, system: bootstrap.System | None = None) -> FastAPI:
@@ -48,4 +58,5 @@ def create_app(settings: Settings, *, system: bootstrap.System | None = None) ->
     app.include_router(files.operator)
     app.include_router(files.stations)
     app.include_router(reservations.router)
+    app.include_router(local_list.router)
     return app

@@ -8,7 +8,11 @@ from typing import Any, Protocol
 
 from chargepoints.errors import StationOffline
 from chargepoints.operations import Operation
-from csms.ocpp import translate_files, translate_reservations  # noqa: F401  (register translators)
+from csms.ocpp import (  # noqa: F401  (register their translators)
+    translate_files,
+    translate_local_list,
+    translate_reservations,
+)
 from csms.ocpp.rpc import StationAdapter
 from csms.ocpp.translate import translate
 

@@ -9,12 +9,12 @@ from fastapi import APIRouter, HTTPException, Path, Request, status
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlmodel import col, select
 
-from chargepoints import commands, queries, reservations
-from chargepoints.errors import InvalidCommand, StationNotFound
+from chargepoints import queries, reservations
+from chargepoints.errors import StationNotFound
 from chargepoints.model import CommandStatus
-from chargepoints.operations import Operation
 from chargepoints.reservations import CancelReservation, ReservationNotFound, ReservationStatus, ReserveNow
 from chargepoints.tables import CommandRow, ReservationRow
+from web.api.dispatch import booted_version, send_and_wait
 from web.api.operator import Page
 from web.deps import ClockDep, CommandsDep, GatewayDep, PageDep, SessionDep, UowDep
 
@@ -38,29 +38,6 @@ class ReservationOut(BaseModel):
     station_answer: str | None = None
 
 
-async def _send_and_wait(
-    station_id: str,
-    operation: Operation,
-    version: str,
-    request: Request,
-    *,
-    uow: UowDep,
-    clock: ClockDep,
-    gateway: GatewayDep,
-    runner: CommandsDep,
-) -> CommandRow:
-    try:
-        action, payload = gateway.translate(version, operation)
-        gateway.check(station_id, action, payload)
-    except InvalidCommand as exc:
-        raise HTTPException(422, str(exc)) from None
-    requester = f"api@{request.client.host if request.client else 'unknown'}"
-    command_id = await commands.queue_command(
-        station_id, action, payload, requester=requester, uow=uow, clock=clock
-    )
-    return await runner.run(command_id)
-
-
 def _outcome(row: ReservationRow, command: CommandRow) -> ReservationOut:
     answer = (command.response or {}).get("status")
     out = ReservationOut.model_validate(row, from_attributes=True)
@@ -81,12 +58,7 @@ async def reserve(
     """Reserve and wait for the station's answer: 201 when it accepted, 409 when not."""
     if body.expires_at <= clock.now():
         raise HTTPException(422, "expires_at must be in the future")
-    version = await queries.station_version(session, station_id)
-    await session.commit()  # release the connection: SQLite has one
-    if not version:
-        raise HTTPException(
-            404 if version is None else 409, f"Station {station_id} is unknown or never booted"
-        )
+    version = await booted_version(session, station_id)
     try:
         row = await reservations.request_reservation(
             station_id, body.id_token, body.expires_at, body.evse_id, uow=uow, clock=clock
@@ -95,7 +67,7 @@ async def reserve(
         raise HTTPException(404, f"Station {station_id} not found") from None
     assert row.id is not None
     operation = ReserveNow(row.id, body.id_token, body.expires_at, body.evse_id, row.group_id)
-    command = await _send_and_wait(
+    command = await send_and_wait(
         station_id, operation, version, request, uow=uow, clock=clock, gateway=gateway, runner=runner
     )
     accepted = command.status == CommandStatus.ACCEPTED
@@ -123,7 +95,7 @@ async def cancel(
         raise HTTPException(409, f"Reservation {reservation_id} is {row.status}, not Active")
     version = await queries.station_version(session, row.station_id) or ""
     await session.commit()
-    command = await _send_and_wait(
+    command = await send_and_wait(
         row.station_id,
         CancelReservation(reservation_id),
         version,
