@@ -32,6 +32,7 @@ class StationSpec:
     password_hash: str | None = None
     registration_status: RegistrationStatus = RegistrationStatus.ACCEPTED
     site_id: int | None = None
+    lenient: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +57,7 @@ async def put_station(spec: StationSpec, *, uow: UnitOfWork, clock: Clock) -> bo
             uow.chargepoints.add(row)
         if spec.password_hash is not None:
             row.password_hash = spec.password_hash
-        row.registration_status = spec.registration_status
+        row.registration_status, row.lenient = spec.registration_status, spec.lenient
         row.site_id = spec.site_id if spec.site_id is not None else row.site_id
         await uow.commit()
     return created
@@ -118,6 +119,7 @@ async def create_station(spec: StationSpec, evses: list[EvseSpec], *, uow: UnitO
                 password_hash=spec.password_hash,
                 site_id=spec.site_id,
                 registration_status=spec.registration_status,
+                lenient=spec.lenient,
                 created_at=clock.now(),
             )
         )

@@ -6,6 +6,7 @@ StationGateway, and its outcome stored: accepted, rejected, timed out, failed or
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -22,6 +23,8 @@ from chargepoints.ports import Clock, StationGateway
 from chargepoints.repository import UnitOfWork
 from chargepoints.rules.commands import outcome
 from chargepoints.tables import CommandRow
+
+log = logging.getLogger(__name__)
 
 
 async def queue_command(
@@ -73,6 +76,9 @@ async def run_command(
         status, error = CommandStatus.TIMED_OUT, str(exc) or "no answer in time"
     except (StationCallError, InvalidCommand, ClusterUnavailable) as exc:
         status, error = CommandStatus.FAILED, str(exc)
+    except Exception as exc:  # e.g. the socket broke mid-send: record it, never leave it "sent"
+        log.exception("command %s to %s failed unexpectedly", command_id, station_id)
+        status, error = CommandStatus.FAILED, f"{type(exc).__name__}: {exc}"
     return await _finish(command_id, status, response, error, uow=uow, clock=clock)
 
 

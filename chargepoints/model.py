@@ -74,6 +74,7 @@ class StationEventKind(StrEnum):
     DIAGNOSTICS_STATUS = "DiagnosticsStatus"
     LOG_STATUS = "LogStatus"
     DATA_TRANSFER = "DataTransfer"
+    PAYLOAD_REPAIRED = "PayloadRepaired"
 
 
 class CommandStatus(StrEnum):

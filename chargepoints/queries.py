@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -9,12 +10,16 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col, select
 
+from chargepoints.model import CommandStatus
 from chargepoints.tables import (
+    BulkJobItemRow,
+    BulkJobRow,
     CommandRow,
     ConnectorRow,
     EvseRow,
     IdTokenRow,
     MeterSampleRow,
+    SiteRow,
     StationRow,
     TransactionRow,
 )
@@ -50,6 +55,7 @@ class StationSummary(SQLModel):
 
 
 class StationDetail(StationSummary):
+    lenient: bool
     serial_number: str | None
     error_code: str | None
     firmware_status: str | None
@@ -216,3 +222,96 @@ async def station_version(session: AsyncSession, station_id: str) -> str | None:
     if station is None:
         return None
     return station.ocpp_version or ""
+
+
+async def transaction(session: AsyncSession, transaction_id: int) -> TransactionPublic | None:
+    row = await session.get(TransactionRow, transaction_id)
+    return None if row is None else transaction_public(row)
+
+
+async def station_versions(session: AsyncSession, station_ids: Iterable[str]) -> dict[str, str]:
+    """The OCPP version of each of these stations that exists ("" if it never booted)."""
+    ids = list(station_ids)
+    found: dict[str, str] = {}
+    for start in range(0, len(ids), 500):  # far below every database's bound-parameter limit
+        chunk = select(StationRow.id, StationRow.ocpp_version).where(
+            col(StationRow.id).in_(ids[start : start + 500])
+        )
+        found.update(
+            {station_id: version or "" for station_id, version in (await session.execute(chunk)).all()}
+        )
+    return found
+
+
+async def site_station_ids(session: AsyncSession, site_id: int) -> list[str] | None:
+    """The ids of the site's stations; None if there is no such site."""
+    if await session.get(SiteRow, site_id) is None:
+        return None
+    rows = await session.execute(select(StationRow.id).where(col(StationRow.site_id) == site_id))
+    return sorted(rows.scalars())
+
+
+SKIPPED = "skipped"
+"""The status of a bulk job's station that got no command, say because it never booted."""
+
+
+class BulkItemPublic(SQLModel):
+    station_id: str
+    command_id: int | None
+    status: str
+    error: str | None
+
+
+class BulkJobPublic(SQLModel):
+    id: int
+    kind: str
+    requester: str
+    created_at: datetime
+    total: int
+    counts: dict[str, int]
+    done: bool
+    items: list[BulkItemPublic]
+    limit: int
+    offset: int
+
+
+async def bulk_job(session: AsyncSession, job_id: int, *, limit: int, offset: int) -> BulkJobPublic | None:
+    """The job with its counts per status over all stations, and one page of its stations."""
+    job = await session.get(BulkJobRow, job_id)
+    if job is None:
+        return None
+    joined = (
+        select(BulkJobItemRow, CommandRow.status, CommandRow.error)
+        .outerjoin(CommandRow, col(BulkJobItemRow.command_id) == col(CommandRow.id))
+        .where(col(BulkJobItemRow.job_id) == job_id)
+    )
+    per_status = (
+        select(CommandRow.status, func.count())
+        .select_from(BulkJobItemRow)
+        .outerjoin(CommandRow, col(BulkJobItemRow.command_id) == col(CommandRow.id))
+        .where(col(BulkJobItemRow.job_id) == job_id)
+        .group_by(CommandRow.status)
+    )
+    counts = {status or SKIPPED: n for status, n in (await session.execute(per_status)).all()}
+    page = await session.execute(joined.order_by(col(BulkJobItemRow.station_id)).limit(limit).offset(offset))
+    items = [
+        BulkItemPublic(
+            station_id=item.station_id,
+            command_id=item.command_id,
+            status=status or SKIPPED,
+            error=item.error or error,
+        )
+        for item, status, error in page.all()
+    ]
+    pending = counts.get(CommandStatus.QUEUED, 0) + counts.get(CommandStatus.SENT, 0)
+    return BulkJobPublic.model_validate(
+        {
+            **job.model_dump(),
+            "total": sum(counts.values()),
+            "counts": counts,
+            "done": pending == 0,
+            "items": items,
+            "limit": limit,
+            "offset": offset,
+        }
+    )

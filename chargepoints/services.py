@@ -4,6 +4,7 @@ so nothing is acknowledged to a station (or announced to a viewer) before it is 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from chargepoints import events
 from chargepoints.model import (
@@ -74,13 +75,21 @@ async def record_heartbeats(station_ids: Sequence[str], *, uow: UnitOfWork, cloc
         await uow.commit()
 
 
-async def credentials(station_id: str, *, uow: UnitOfWork) -> tuple[str | None, RegistrationStatus] | None:
-    """The stored password hash and registration status, or None for a station we do not know."""
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    password_hash: str | None
+    status: RegistrationStatus
+    lenient: bool
+
+
+async def credentials(station_id: str, *, uow: UnitOfWork) -> Credentials | None:
+    """What the gateway checks before the upgrade, or None for a station we do not know."""
     async with uow:
         station = await uow.chargepoints.station(station_id)
         if station is None:
             return None
-        return station.password_hash, RegistrationStatus(station.registration_status)
+        status = RegistrationStatus(station.registration_status)
+        return Credentials(station.password_hash, status, station.lenient)
 
 
 async def report_status(

@@ -32,6 +32,7 @@ class StationRow(SQLModel, table=True):
     site_id: int | None = Field(default=None, foreign_key="sites.id", ondelete="SET NULL")
     password_hash: str | None = Field(default=None, max_length=255)
     registration_status: str = Field(default="Accepted", max_length=16)
+    lenient: bool = False  # repair known vendor schema breaks instead of refusing (csms/ocpp/repair.py)
     vendor: str | None = Field(default=None, max_length=50)
     model: str | None = Field(default=None, max_length=50)
     serial_number: str | None = Field(default=None, max_length=50)
@@ -342,3 +343,20 @@ class BulkJobItemRow(SQLModel, table=True):
     station_id: str = Field(max_length=48)
     command_id: int | None = Field(default=None, foreign_key="commands.id", ondelete="CASCADE")
     error: str | None = Field(default=None, max_length=500)
+
+
+class ChargingProfileRow(SQLModel, table=True):
+    """A charging profile as the operator defined it; ``id`` is the chargingProfileId sent."""
+
+    __tablename__ = "charging_profiles"
+    __table_args__ = (Index(None, "station_id", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    station_id: str = Field(max_length=48)
+    evse_id: int = 0
+    purpose: str = Field(max_length=40)
+    stack_level: int = 0
+    definition: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    status: str = Field(default="Requested", max_length=12)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    updated_at: datetime = Field(sa_type=UtcDateTime)

@@ -13,6 +13,7 @@ from csms.ocpp.server import OcppEndpoint
 from csms.settings import Settings
 from web.api import (
     admin,
+    bulk,
     commands,
     files,
     health,
@@ -20,6 +21,7 @@ from web.api import (
     operations,
     operator,
     problems,
+    profiles,
     reservations,
 )
 
@@ -55,8 +57,10 @@ def create_app(settings: Settings, *, system: bootstrap.System | None = None) ->
     app.include_router(commands.router)
     app.include_router(admin.router)
     app.include_router(operations.router)
+    app.include_router(bulk.router)
     app.include_router(files.operator)
     app.include_router(files.stations)
     app.include_router(reservations.router)
     app.include_router(local_list.router)
+    app.include_router(profiles.router)
     return app

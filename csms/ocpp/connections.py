@@ -11,6 +11,7 @@ from chargepoints.operations import Operation
 from csms.ocpp import (  # noqa: F401  (register their translators)
     translate_files,
     translate_local_list,
+    translate_profiles,
     translate_reservations,
 )
 from csms.ocpp.rpc import StationAdapter

@@ -21,7 +21,7 @@ from ocpp.messages import Call, CallError, CallResult
 from chargepoints import services
 from chargepoints.errors import CommandTimedOut, InvalidCommand, StationCallError
 from chargepoints.model import BootInfo, RegistrationStatus, StationEvent, StationEventKind
-from csms.ocpp import frames, payloads, timestamps
+from csms.ocpp import frames, payloads, repair, timestamps
 from csms.ocpp.actions import CSMS_INITIATED
 from csms.ocpp.context import GatewayContext
 from csms.ocpp.errors import ErrorCodes, OcppCallError
@@ -53,9 +53,17 @@ class StationAdapter:
     _response_timeout: float
     _response_queue: asyncio.Queue[Any]
 
-    def __init__(self, station_id: str, connection: Connection, ctx: GatewayContext, *, accepted: bool):
+    def __init__(
+        self,
+        station_id: str,
+        connection: Connection,
+        ctx: GatewayContext,
+        *,
+        accepted: bool,
+        lenient: bool = False,
+    ):
         super().__init__(station_id, connection, ctx.response_timeout, wire_log)  # type: ignore[call-arg]
-        self.ctx, self.accepted = ctx, accepted
+        self.ctx, self.accepted, self.lenient = ctx, accepted, lenient
 
     async def route_message(self, raw_msg: str) -> None:
         log = self.ctx.message_log
@@ -89,9 +97,26 @@ class StationAdapter:
         try:
             validate_request(self.version, msg.action, msg.payload, self.codes)
         except OcppCallError as exc:
-            await self._send_error(msg.unique_id, exc.code, exc.description)
-            return
+            if not (self.lenient and await self._repaired(msg)):
+                await self._send_error(msg.unique_id, exc.code, exc.description)
+                return
         await self._dispatch(msg)
+
+    async def _repaired(self, msg: Call) -> bool:
+        """Repair a lenient station's payload in place; True if it now validates. Each repair
+        is kept as a station event so the operator can take it up with the vendor."""
+        schema = repair.request_schema(self.version, msg.action)
+        if schema is None:
+            return False
+        fixed, repairs = repair.repair(schema, msg.payload)
+        try:
+            validate_request(self.version, msg.action, fixed, self.codes)
+        except OcppCallError:
+            return False
+        msg.payload = fixed
+        details: dict[str, Any] = {"action": msg.action, "repairs": repairs}
+        await self._keep(StationEventKind.PAYLOAD_REPAIRED, msg.action, details)
+        return True
 
     async def _dispatch(self, msg: Call) -> None:
         """Run the ``@on`` handler and answer. Any failure becomes a CALLERROR, so a station

@@ -15,6 +15,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from chargepoints import services
 from chargepoints.model import RegistrationStatus
 from chargepoints.rules.identity import is_valid_station_id
+from chargepoints.services import Credentials
 from csms.ocpp.connections import Connections
 from csms.ocpp.context import GatewayContext
 from csms.ocpp.rpc import StationAdapter
@@ -70,17 +71,17 @@ def basic_password(websocket: WebSocket, station_id: str) -> str | None:
     return password if sep and user == station_id else None
 
 
-async def authenticate(websocket: WebSocket, station_id: str, ctx: GatewayContext) -> bool | None:
-    """None = refuse with 401; otherwise whether the station is already accepted."""
+async def authenticate(websocket: WebSocket, station_id: str, ctx: GatewayContext) -> Credentials | None:
+    """None = refuse with 401; otherwise what the station is allowed (unknown stations may knock:
+    their BootNotification meets the unknown-station policy)."""
     known = await services.credentials(station_id, uow=ctx.uow())
     if known is None:
-        return False  # a stranger may knock; its BootNotification meets the unknown-station policy
-    password_hash, status = known
-    if password_hash is not None:
+        return services.Credentials(None, RegistrationStatus.PENDING, lenient=False)
+    if known.password_hash is not None:
         password = basic_password(websocket, station_id)
-        if password is None or not await verify_password_async(password_hash, password):
+        if password is None or not await verify_password_async(known.password_hash, password):
             return None
-    return status is RegistrationStatus.ACCEPTED
+    return known
 
 
 class OcppEndpoint:
@@ -109,15 +110,17 @@ class OcppEndpoint:
         if subprotocol is None:
             await refuse(websocket, 400, "No supported OCPP subprotocol (ocpp2.0.1, ocpp1.6) offered")
             return
-        accepted = await authenticate(websocket, station_id, self.ctx)
-        if accepted is None:
+        known = await authenticate(websocket, station_id, self.ctx)
+        if known is None:
             await refuse(websocket, 401, "Unauthorized")
             return
+        accepted = known.status is RegistrationStatus.ACCEPTED
         await websocket.accept(subprotocol=subprotocol)
         connection = WebSocketConnection(websocket)
-        await serve(
-            ADAPTERS[subprotocol](station_id, connection, self.ctx, accepted=accepted), self.connections
+        adapter = ADAPTERS[subprotocol](
+            station_id, connection, self.ctx, accepted=accepted, lenient=known.lenient
         )
+        await serve(adapter, self.connections)
 
 
 async def serve(station: StationAdapter, connections: Connections) -> None:

@@ -11,7 +11,7 @@ from sqlmodel import select
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from chargepoints.errors import CommandTimedOut
-from chargepoints.tables import MessageLogRow, StationRow
+from chargepoints.tables import MessageLogRow, StationEventRow, StationRow
 from csms.db import create_engine
 from tests.builders import a_station, boot16, boot201
 from tests.conftest import LiveServer
@@ -175,3 +175,19 @@ async def test_every_frame_in_and_out_is_logged(server: LiveServer) -> None:
         ("in", None),
     ]
     assert logged[1].frame.startswith("[3,")
+
+
+async def test_lenient_station_gets_its_payload_repaired_and_the_repair_is_kept(server: LiveServer) -> None:
+    await a_station(server.system, "STRICT")
+    await a_station(server.system, "LENIENT", lenient=True)
+    sloppy = boot16(chargePointSerialNumber="S" * 40)
+    async with await WireStation.connect(server.ws, "STRICT") as strict:
+        refused = await strict.call("BootNotification", sloppy)
+    async with await WireStation.connect(server.ws, "LENIENT") as lenient:
+        accepted = await lenient.ok("BootNotification", sloppy)
+    assert refused[0] == 4 and refused[2] == "TypeConstraintViolation"
+    assert accepted["status"] == "Accepted"
+    async with server.system.sessions() as session:
+        (event,) = (await session.execute(select(StationEventRow))).scalars()
+    assert event.kind == "PayloadRepaired"
+    assert event.details["repairs"] == ["/chargePointSerialNumber: truncated to 25 characters"]

@@ -45,6 +45,7 @@ class StationIn(BaseModel):
     password: Password | None = None
     registration_status: RegistrationStatus = RegistrationStatus.ACCEPTED
     site_id: int | None = None
+    lenient: bool = Field(default=False, description="Repair known vendor schema breaks instead of refusing")
     evses: list[EvseIn] = Field(default_factory=list)
 
 
@@ -52,6 +53,7 @@ class StationPatch(BaseModel):
     password: Password | None = None
     registration_status: RegistrationStatus | None = None
     site_id: int | None = None
+    lenient: bool | None = None
     evses: list[EvseIn] | None = None
 
 
@@ -109,6 +111,7 @@ async def create_station(
         hash_password(body.password) if body.password else None,
         body.registration_status,
         body.site_id,
+        body.lenient,
     )
     try:
         await admin.create_station(spec, _evses(body.evses), uow=uow, clock=clock)
