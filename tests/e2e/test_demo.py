@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -36,11 +37,19 @@ def test_demo_serves_live_emulated_stations(tmp_path: Path) -> None:
     process = subprocess.Popen(
         command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stdout or []), daemon=True)
+    reader.start()
     try:
-        stations = _wait_for_connected(port, expected=4, deadline=time.monotonic() + 30)
+        deadline = time.monotonic() + 30
+        stations = _wait_for_connected(port, expected=4, deadline=deadline)
+        while not any("connected: 4/4" in line for line in lines) and time.monotonic() < deadline:
+            time.sleep(0.1)  # the progress line follows the boots it reports
     finally:
         process.terminate()
-        output, _ = process.communicate(timeout=20)
+        process.wait(timeout=20)
+        reader.join(timeout=5)
+    output = "".join(lines)
     assert [s["id"] for s in stations] == ["DEMO-01", "DEMO-02", "DEMO-03", "DEMO-04"]
     assert {s["ocpp_version"] for s in stations} == {"1.6", "2.0.1"}
     assert f"http://127.0.0.1:{port}/api/v1/operator/stations" in output
