@@ -49,6 +49,8 @@ def test_demo_serves_live_emulated_stations(tmp_path: Path) -> None:
         process.terminate()
         process.wait(timeout=20)
         reader.join(timeout=5)
+        if process.stdout is not None:
+            process.stdout.close()
     output = "".join(lines)
     assert [s["id"] for s in stations] == ["DEMO-01", "DEMO-02", "DEMO-03", "DEMO-04"]
     assert {s["ocpp_version"] for s in stations} == {"1.6", "2.0.1"}
