@@ -34,12 +34,16 @@ PAYLOADS: dict[str, dict[str, object]] = {
     STATUS: {"connectorId": 1, "errorCode": "NoError", "status": "Available", "timestamp": _TIMESTAMP},
 }
 
-# What the ceiling server answers: valid 1.6 confirmations, fixed once.
+# What the ceiling server answers: valid 1.6 confirmations, fixed once. The session messages
+# let the emulator benchmark charge against it; every session gets the same id.
 RESULTS: dict[str, dict[str, object]] = {
     BOOT: {"currentTime": _TIMESTAMP, "interval": 300, "status": "Accepted"},
     HEARTBEAT: {"currentTime": _TIMESTAMP},
     METER_VALUES: {},
     STATUS: {},
+    "Authorize": {"idTagInfo": {"status": "Accepted"}},
+    "StartTransaction": {"transactionId": 1, "idTagInfo": {"status": "Accepted"}},
+    "StopTransaction": {},
 }
 
 

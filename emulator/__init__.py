@@ -2,6 +2,6 @@
 
 from emulator.fleet import run_fleet
 from emulator.station import StationSpec
-from emulator.station_client import EmulatedStation
+from emulator.station_client import EmulatedStation, Station
 
-__all__ = ["EmulatedStation", "StationSpec", "run_fleet"]
+__all__ = ["EmulatedStation", "Station", "StationSpec", "run_fleet"]

@@ -1,4 +1,4 @@
-"""Autonomous station behaviour for demos and load tests.
+"""Autonomous station behaviour for demos, fleets and load tests.
 
 Every random choice comes from `random.Random(station_id)`, so a fleet replays
 the same pattern of sessions run after run (timing aside).
@@ -8,22 +8,23 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from ocpp.exceptions import OCPPError
 from websockets.exceptions import WebSocketException
 
 from emulator.errors import EmulatorError
+from emulator.scenario import Arrivals, Network, SessionLength
+from emulator.stats import LATE_AFTER_S, PilotCounters
 
 if TYPE_CHECKING:
+    from emulator.station import Evse
     from emulator.station_client import EmulatedStation
 
 LOGGER = logging.getLogger("emulator")
 # Failures a live link or a racing CSMS command can cause; anything else is a bug.
 LINK_ERRORS = (OSError, TimeoutError, WebSocketException, OCPPError, EmulatorError)
-SESSION_MINUTES = (3.0, 15.0)
-STABLE_LINK_S = 30.0
 SHUTDOWN_TIMEOUT_S = 5.0
 
 
@@ -53,109 +54,172 @@ async def _wait_or_stop(stop: asyncio.Event, seconds: float) -> None:
 
 
 class Autopilot:
-    """Keeps one station connected and charging now and then."""
+    """Keeps one station connected, and charging when EVs arrive.
+
+    `linked` is set while the station is connected and booted. `lock` is held while the
+    autopilot acts on the station, so fault injection never interleaves with a session start.
+    """
 
     def __init__(
         self,
         station: "EmulatedStation",
         *,
-        session_probability: float,
-        id_tokens: list[str],
+        session_probability: float = 0.05,
+        id_tokens: Sequence[str] = ("TAG-0001",),
+        arrivals: Arrivals | None = None,
+        sessions: SessionLength | None = None,
+        network: Network | None = None,
         connect_gate: asyncio.Semaphore | None = None,
         on_link: Callable[[bool], None] | None = None,
+        counters: PilotCounters | None = None,
     ) -> None:
         self._station = station
-        self._probability = session_probability
-        self._tokens = id_tokens
+        self._arrivals = arrivals or Arrivals(probability=session_probability)
+        self._sessions = sessions or SessionLength()
+        self._network = network or Network()
+        self._tokens = list(id_tokens)
         self._gate = connect_gate
         self._on_link = on_link
+        self.counters = counters or PilotCounters()
         self._rng = random.Random(station.spec.station_id)
-        self._backoff = Backoff(self._rng)
+        self._backoff = Backoff(self._rng, self._network.backoff_base_s, self._network.backoff_cap_s)
         self._deadlines: dict[str, float] = {}
+        self.linked = asyncio.Event()
+        self.lock = asyncio.Lock()
+        self._online = asyncio.Event()
+        self._online.set()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Connect, drive and reconnect with back-off until `stop` is set."""
         loop = asyncio.get_running_loop()
         while not stop.is_set():
+            await self._until_online(stop)
             if await self._connect(stop):
                 linked_at = loop.time()
                 self._notify(True)
                 await self._drive(stop)
                 self._notify(False)
-                if loop.time() - linked_at >= STABLE_LINK_S:
+                if loop.time() - linked_at >= self._network.stable_link_s:
                     self._backoff.reset()
             if stop.is_set():
                 await self._wind_down()
             await self._station.close()
-            if not stop.is_set():
+            if not stop.is_set() and self._online.is_set():
                 await _wait_or_stop(stop, self._backoff.next_delay())
 
+    async def go_offline(self) -> None:
+        """Drop the link and stay away until `go_online()`, as a station losing its modem."""
+        self._online.clear()
+        await self._station.close()
+
+    def go_online(self) -> None:
+        """Let the station reconnect at once."""
+        self._backoff.reset()
+        self._online.set()
+
+    async def _until_online(self, stop: asyncio.Event) -> None:
+        if self._online.is_set():
+            return
+        waiters = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._online.wait())}
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+            await asyncio.gather(*waiters, return_exceptions=True)
+
     def _notify(self, linked: bool) -> None:
+        if linked:
+            self.linked.set()
+        else:
+            self.linked.clear()
         if self._on_link is not None:
             self._on_link(linked)
 
     async def _connect(self, stop: asyncio.Event) -> bool:
         gate = self._gate if self._gate is not None else contextlib.nullcontext()
         async with gate:
-            if stop.is_set():  # stopped while queueing for the gate
+            if stop.is_set() or not self._online.is_set():  # changed while queueing for the gate
                 return False
             try:
                 await self._station.connect()
             except LINK_ERRORS as exc:
+                self.counters.connect_failures += 1
                 LOGGER.info("%s: connect failed: %r", self._station.spec.station_id, exc)
                 return False
+        self.counters.connects += 1
         return True
 
     async def _drive(self, stop: asyncio.Event) -> None:
-        """Tick every meter interval until the link drops or `stop` is set."""
+        """Tick every meter interval, on a fixed schedule, until the link drops or `stop` is set."""
+        loop = asyncio.get_running_loop()
         gone = asyncio.ensure_future(self._station.wait_disconnected())
         stopping = asyncio.ensure_future(stop.wait())
         # A random first delay spreads a fleet's ticks across the interval.
-        delay = self._rng.uniform(0, self._station.state.meter_interval_s)
+        due = loop.time() + self._rng.uniform(0, self._station.state.meter_interval_s)
         try:
             while True:
                 done, _ = await asyncio.wait(
-                    {gone, stopping}, timeout=delay, return_when=asyncio.FIRST_COMPLETED
+                    {gone, stopping}, timeout=max(0.0, due - loop.time()), return_when=asyncio.FIRST_COMPLETED
                 )
                 if done:
                     return
+                late_s = loop.time() - due
+                self._count_tick(late_s)
                 try:
-                    await self._tick()
+                    async with self.lock:
+                        await self._tick()
                 except LINK_ERRORS as exc:
+                    self.counters.errors += 1
                     LOGGER.info("%s: tick failed: %r", self._station.spec.station_id, exc)
-                delay = self._station.state.meter_interval_s
+                # A fleet that fell a whole interval behind skips ahead rather than bursting.
+                interval = self._station.state.meter_interval_s
+                due = due + interval if late_s < interval else loop.time()
         finally:
             for waiter in (gone, stopping):
                 waiter.cancel()
             await asyncio.gather(gone, stopping, return_exceptions=True)
 
+    def _count_tick(self, late_s: float) -> None:
+        self.counters.ticks += 1
+        if late_s > LATE_AFTER_S:
+            self.counters.late_ticks += 1
+
     async def _tick(self) -> None:
-        """Report charging EVSEs, end sessions past their time, maybe start new ones."""
+        """Report charging EVSEs, end sessions past their time, let new EVs arrive."""
         station = self._station
         if station.boot_status != "Accepted":
             return
         now = asyncio.get_running_loop().time()
         active = set(station.transactions.values())
         self._deadlines = {tx: at for tx, at in self._deadlines.items() if tx in active}
+        chance = self._arrivals.chance(station.state.meter_interval_s)
         for evse in list(station.state.evses.values()):
             if evse.session is not None:
                 deadline = self._deadlines.setdefault(
-                    evse.session.transaction_id, now + 60 * self._rng.uniform(*SESSION_MINUTES)
+                    evse.session.transaction_id, now + self._sessions.sample_s(self._rng)
                 )
                 if now >= deadline:
                     await station.stop_transaction(evse.id, "Local")
+                    self.counters.sessions_ended += 1
                 else:
                     await station.send_meter_values(evse.id)
-            elif evse.can_start and self._tokens and self._rng.random() < self._probability:
-                token = self._rng.choice(self._tokens)
-                if await station.authorize(token) == "Accepted":
-                    await station.start_transaction(evse.id, token)
+            elif evse.can_start and self._tokens and self._rng.random() < chance:
+                await self._arrive(evse)
+
+    async def _arrive(self, evse: "Evse") -> None:
+        """An EV arrives and its driver presents a token; a refused token leaves the EVSE free."""
+        token = self._rng.choice(self._tokens)
+        if await self._station.authorize(token) == "Accepted":
+            await self._station.start_transaction(evse.id, token)
+            self.counters.sessions_started += 1
 
     async def _wind_down(self) -> None:
         """Close open sessions on shutdown so the CSMS is not left with dangling ones."""
         if not self._station.connected:
             return
         with contextlib.suppress(*LINK_ERRORS):
-            async with asyncio.timeout(SHUTDOWN_TIMEOUT_S):
+            async with asyncio.timeout(SHUTDOWN_TIMEOUT_S), self.lock:
                 for evse_id in list(self._station.transactions):
                     await self._station.stop_transaction(evse_id, "Local")
+                    self.counters.sessions_ended += 1

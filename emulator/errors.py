@@ -1,8 +1,9 @@
 """Errors the emulator raises to its callers.
 
 EmulatorError
-├── NotConnectedError      a message was sent without a live connection
-└── EvseUnavailableError   a session was asked of a busy or inoperative EVSE
+├── NotConnectedError      a message that needs an answer was sent without a live connection
+├── EvseUnavailableError   a session was asked of a busy, reserved or inoperative EVSE
+└── TransferError          a firmware download or a log upload failed
 """
 
 
@@ -16,3 +17,7 @@ class NotConnectedError(EmulatorError):
 
 class EvseUnavailableError(EmulatorError):
     """Raised when a session is started on an EVSE that cannot take one."""
+
+
+class TransferError(EmulatorError):
+    """Raised when an HTTP transfer fails; the station reports it as a failed status."""

@@ -1,31 +1,28 @@
-"""Version-neutral model of an emulated charging station.
+"""Version-neutral model of an emulated charging station: what it is and what it remembers.
 
 Statuses use the OCPP 2.0.1 words; the 1.6 client translates them at its edge.
 Nothing here does I/O, so the protocol clients can share it.
 """
 
 import hashlib
-import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Literal, NamedTuple, get_args
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
 
-from emulator.errors import EvseUnavailableError
+from emulator.ev import CurrentType, Ev, EvSpec
+from emulator.evse import Evse as Evse
+from emulator.evse import EvseStatus as EvseStatus
+from emulator.evse import Session
+from emulator.local_auth import Authorizer
+from emulator.outbox import Outbox
+from emulator.profiles import ProfileStore
+from emulator.reservations import Reservation
+from emulator.settings import Config, default_config
+from emulator.transfers import FirmwareJob, LogJob
 
 OcppVersion = Literal["1.6", "2.0.1"]
-EvseStatus = Literal["Available", "Occupied", "Reserved", "Unavailable", "Faulted"]
-EVSE_STATUSES: frozenset[str] = frozenset(get_args(EvseStatus))
-
+EVSE_STATUSES: frozenset[str] = frozenset(("Available", "Occupied", "Reserved", "Unavailable", "Faulted"))
 FIRMWARE_VERSION = "emu-1.0"
-NOMINAL_VOLTAGE_V = 230.0
-PHASES = ("L1", "L2", "L3")
-BATTERY_CAPACITY_WH = 60_000.0
-DEFAULT_HEARTBEAT_INTERVAL_S = 300
-
-
-def now_iso() -> str:
-    """UTC wall-clock time as the ISO 8601 'Z' form every OCPP peer accepts."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _stable_int(text: str) -> int:
@@ -38,9 +35,20 @@ def initial_register_wh(station_id: str, evse_id: int) -> int:
     return 1_000_000 + _stable_int(f"{station_id}/{evse_id}") % 50_000_000
 
 
+def iso(moment: datetime) -> str:
+    """The ISO 8601 'Z' form every OCPP peer accepts."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 @dataclass(frozen=True, slots=True)
 class StationSpec:
-    """What a station is; `max_power_w` is the power each EVSE delivers."""
+    """What a station is.
+
+    `max_power_w` is what each EVSE can deliver; the EV plugged in (`ev`) may take less.
+    `ca_file` turns on TLS checks against that CA (security profile 2); `client_cert` and
+    `client_key` add a client certificate (profile 3). The `*_s` delays pace firmware
+    updates and reboots; tests shorten them.
+    """
 
     station_id: str
     version: OcppVersion
@@ -51,148 +59,94 @@ class StationSpec:
     serial: str | None = None
     max_power_w: int = 22000
     meter_interval_s: float = 10.0
-
-
-class Reading(NamedTuple):
-    """One sampled value, formatted per protocol version by the clients."""
-
-    measurand: str
-    value: float
-    unit: str
-    phase: str | None = None
-    location: str | None = None
-
-
-@dataclass(slots=True)
-class Session:
-    """A charging session; `seq_no` is only used by OCPP 2.0.1."""
-
-    transaction_id: str
-    id_token: str
-    started_at: datetime
-    meter_start_wh: int
-    remote_start_id: int | None = None
-    seq_no: int = 0
-
-    def next_seq_no(self) -> int:
-        """Return the sequence number for the next TransactionEvent."""
-        self.seq_no += 1
-        return self.seq_no
+    current_type: CurrentType = "AC"
+    phases: int = 3
+    ev: EvSpec = field(default_factory=EvSpec)
+    firmware_version: str = FIRMWARE_VERSION
+    ca_file: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+    firmware_step_s: float = 1.0
+    boot_delay_s: float = 1.0
+    response_timeout_s: float = 30.0
 
     @property
-    def soc_start_percent(self) -> float:
-        """Arrival state of charge, varied per session but reproducible."""
-        return 10.0 + _stable_int(self.transaction_id) % 50
-
-
-@dataclass(slots=True)
-class Evse:
-    """One EVSE with a single connector and an energy register that only rises."""
-
-    id: int
-    energy_wh: float
-    status: EvseStatus = "Available"
-    operative: bool = True
-    power_w: float = 0.0
-    session: Session | None = None
-    sampled_at: float = field(default_factory=time.monotonic)
-
-    @property
-    def register_wh(self) -> int:
-        """The register as meters report it: whole watt-hours."""
-        return int(self.energy_wh)
-
-    @property
-    def can_start(self) -> bool:
-        """Whether a session may start here now."""
-        return self.session is None and self.operative and self.status == "Available"
-
-    def plug_in(self) -> None:
-        """Mark the EVSE occupied ahead of a session start, refusing a busy one."""
-        if not self.can_start:
-            raise EvseUnavailableError(f"EVSE {self.id} is {self.status}, not free to charge")
-        self.status = "Occupied"
-
-    def set_operative(self, operative: bool) -> bool:
-        """Change availability; returns False when a running session defers the change."""
-        self.operative = operative
-        if self.session is not None:
-            return False
-        self.status = "Available" if operative else "Unavailable"
-        return True
-
-    def advance(self, seconds: float | None = None) -> None:
-        """Accumulate energy at the current power for `seconds` or the real time elapsed."""
-        now = time.monotonic()
-        elapsed = now - self.sampled_at if seconds is None else seconds
-        self.sampled_at = now
-        self.energy_wh += self.power_w * max(elapsed, 0.0) / 3600.0
-
-    def set_power(self, power_w: float) -> None:
-        """Change power, first booking the energy delivered at the old power."""
-        self.advance()
-        self.power_w = power_w
-
-    def begin(
-        self, transaction_id: str, id_token: str, power_w: float, remote_start_id: int | None
-    ) -> Session:
-        """Start a session at the current register value."""
-        self.advance()
-        self.session = Session(
-            transaction_id=transaction_id,
-            id_token=id_token,
-            started_at=datetime.now(UTC),
-            meter_start_wh=self.register_wh,
-            remote_start_id=remote_start_id,
-        )
-        self.status = "Occupied"
-        self.set_power(power_w)
-        return self.session
-
-    def end(self) -> Session:
-        """Close the session; the EV unplugs at once, freeing the EVSE."""
-        session = self.session
-        if session is None:
-            raise LookupError(f"EVSE {self.id} has no session")
-        self.set_power(0.0)
-        self.session = None
-        self.status = "Available" if self.operative else "Unavailable"
-        return session
-
-    def readings(self) -> list[Reading]:
-        """Current meter values: register, power, per-phase current, voltage and SoC."""
-        amps = self.power_w / (len(PHASES) * NOMINAL_VOLTAGE_V)
-        values = [
-            Reading("Energy.Active.Import.Register", self.register_wh, "Wh"),
-            Reading("Power.Active.Import", round(self.power_w, 1), "W"),
-            *(Reading("Current.Import", round(amps, 2), "A", phase) for phase in PHASES),
-            Reading("Voltage", NOMINAL_VOLTAGE_V, "V", "L1-N"),
-        ]
-        if self.session is not None:
-            delivered = self.register_wh - self.session.meter_start_wh
-            soc = self.session.soc_start_percent + 100.0 * delivered / BATTERY_CAPACITY_WH
-            values.append(Reading("SoC", round(min(soc, 100.0), 1), "Percent", location="EV"))
-        return values
+    def security_profile(self) -> int:
+        """The OCPP security profile the spec amounts to (0: no authentication)."""
+        if self.client_cert is not None:
+            return 3
+        if self.password is None:
+            return 0
+        return 2 if self.ca_file is not None else 1
 
 
 @dataclass(slots=True)
 class StationState:
-    """Everything a station remembers across reconnects."""
+    """Everything a station remembers across reconnects and reboots.
+
+    `clock_offset_s` skews the station's clock: every timestamp it sends uses `now()`.
+    """
 
     spec: StationSpec
     evses: dict[int, Evse]
-    meter_interval_s: float
-    heartbeat_interval_s: int = DEFAULT_HEARTBEAT_INTERVAL_S
+    config: Config
+    clock_offset_s: float = 0.0
     boot_status: str | None = None
+    firmware_version: str = FIRMWARE_VERSION
+    outbox: Outbox = field(default_factory=Outbox)
+    auth: Authorizer = field(default_factory=Authorizer)
+    profiles: ProfileStore = field(default_factory=ProfileStore)
+    display_messages: dict[int, dict[str, Any]] = field(default_factory=dict)
+    plug_ins: int = 0
+    firmware_activity: tuple[FirmwareJob | None, str] = (None, "Idle")
+    installed_firmware: FirmwareJob | None = None
+    log_activity: tuple[LogJob | None, str] = (None, "Idle")
 
     @classmethod
     def from_spec(cls, spec: StationSpec) -> "StationState":
         """Build a fresh station whose registers continue from their lifetime values."""
         evses = {
-            i: Evse(id=i, energy_wh=float(initial_register_wh(spec.station_id, i)))
+            i: Evse(
+                id=i,
+                energy_wh=float(initial_register_wh(spec.station_id, i)),
+                max_power_w=spec.max_power_w,
+                phases=spec.phases,
+                current_type=spec.current_type,
+            )
             for i in range(1, spec.evse_count + 1)
         }
-        return cls(spec=spec, evses=evses, meter_interval_s=spec.meter_interval_s)
+        config = default_config(
+            evse_count=spec.evse_count,
+            meter_interval_s=spec.meter_interval_s,
+            security_profile=spec.security_profile,
+        )
+        return cls(spec=spec, evses=evses, config=config, firmware_version=spec.firmware_version)
+
+    def now(self) -> datetime:
+        """The station's clock, skewed by `clock_offset_s`."""
+        return datetime.now(UTC) + timedelta(seconds=self.clock_offset_s)
+
+    def now_iso(self) -> str:
+        """The station's clock as an OCPP timestamp."""
+        return iso(self.now())
+
+    @property
+    def heartbeat_interval_s(self) -> int:
+        """Seconds between heartbeats (or boot retries while not accepted)."""
+        return int(self.config.number("HeartbeatInterval"))
+
+    @heartbeat_interval_s.setter
+    def heartbeat_interval_s(self, seconds: int) -> None:
+        self.config.store("HeartbeatInterval", str(seconds))
+
+    @property
+    def meter_interval_s(self) -> float:
+        """Seconds between meter samples during a session."""
+        return self.config.number("MeterValueSampleInterval")
+
+    @meter_interval_s.setter
+    def meter_interval_s(self, seconds: float) -> None:
+        self.config.store("MeterValueSampleInterval", f"{seconds:g}")
 
     def evse(self, evse_id: int) -> Evse:
         """Look up an EVSE, naming the station when it does not exist."""
@@ -207,12 +161,38 @@ class StationState:
         if interval > 0:
             self.heartbeat_interval_s = interval
 
+    def new_ev(self, evse_id: int) -> Ev:
+        """The EV of the next plug-in; without a configured SoC each arrives differently."""
+        self.plug_ins += 1
+        soc = self.spec.ev.initial_soc
+        if soc is None:
+            soc = 10.0 + _stable_int(f"{self.spec.station_id}/{evse_id}/{self.plug_ins}") % 50
+        return Ev(self.spec.ev, soc)
+
+    def new_session(self, transaction_id: str, id_token: str, **details: Any) -> Session:
+        """A session starting now on the station clock (the meter start is set by the EVSE)."""
+        return Session(transaction_id, id_token, self.now(), 0, **details)
+
     def find_transaction(self, transaction_id: str) -> Evse | None:
         """The EVSE running the given transaction, if any."""
         for evse in self.evses.values():
             if evse.session is not None and evse.session.transaction_id == transaction_id:
                 return evse
         return None
+
+    def find_reservation(self, reservation_id: int) -> Evse | None:
+        """The EVSE holding the given reservation, if any."""
+        for evse in self.evses.values():
+            if evse.reservation is not None and evse.reservation.id == reservation_id:
+                return evse
+        return None
+
+    def reserve(self, evse: Evse, reservation: Reservation) -> None:
+        """Hold an EVSE; a reservation id already in use elsewhere moves here (1.6 5.13)."""
+        previous = self.find_reservation(reservation.id)
+        if previous is not None:
+            previous.reservation = None
+        evse.reservation = reservation
 
     def startable_evse(self, evse_id: int | None = None) -> Evse | None:
         """The given EVSE, or else the first one, if it is free to start a session."""

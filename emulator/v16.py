@@ -1,37 +1,99 @@
-"""OCPP 1.6J adapter: turns the station model into 1.6 messages and back.
+"""OCPP 1.6J adapter, station side: the station model as 1.6 messages.
 
-1.6 numbers connectors from 1 with 0 meaning the whole station; each emulated
-EVSE has one connector, so connector n is EVSE n.
+1.6 numbers connectors from 1 with 0 meaning the whole station; each emulated EVSE has
+one connector, so connector n is EVSE n. The CSMS's calls are answered in `v16_commands`.
 """
 
 import asyncio
+import uuid
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
-from ocpp.v16 import ChargePoint, call, call_result
-from ocpp.v16.enums import Action
+from ocpp.v16 import ChargePoint, call
 
-from emulator.routing import after, on
-from emulator.settings import station_settings, write_setting
-from emulator.station import FIRMWARE_VERSION, Evse, StationState, now_iso
+from emulator.charger import Charger
+from emulator.clients import Delivery
+from emulator.evse import Evse, Session
+from emulator.local_auth import TokenInfo
+from emulator.meters import readings
+from emulator.outbox import QueuedMessage
+from emulator.reservations import Reservation
+from emulator.station import StationState, iso
 from emulator.tasks import BackgroundTasks
+from emulator.transfers import FirmwareJob, LogJob
 
-TRIGGERABLE = frozenset({"BootNotification", "Heartbeat", "StatusNotification", "MeterValues"})
+ERROR_CODES = frozenset(
+    {
+        "ConnectorLockFailure", "EVCommunicationError", "GroundFailure", "HighTemperature",
+        "InternalError", "LocalListConflict", "OtherError", "OverCurrentFailure", "OverVoltage",
+        "PowerMeterFailure", "PowerSwitchFailure", "ReaderFailure", "ResetFailure", "UnderVoltage",
+        "WeakSignal",
+    }
+)  # fmt: skip
+REASONS = frozenset(
+    {
+        "DeAuthorized", "EmergencyStop", "EVDisconnected", "HardReset", "Local", "Other", "PowerLoss",
+        "Reboot", "Remote", "SoftReset", "UnlockCommand",
+    }
+)  # fmt: skip
+# 2.0.1 stop reasons a caller may use, in their nearest 1.6 words.
+FOREIGN_REASONS = {"ImmediateReset": "HardReset", "StoppedByEV": "EVDisconnected", "Timeout": "Other"}
+MEASURAND_KEYS = {
+    "Sample.Periodic": "MeterValuesSampledData",
+    "Sample.Clock": "MeterValuesAlignedData",
+    "Transaction.Begin": "StopTxnSampledData",
+    "Transaction.End": "StopTxnSampledData",
+    "Trigger": "MeterValuesSampledData",
+}
 
 
 def connector_status(evse: Evse) -> str:
-    """Translate the 2.0.1 status word into the richer 1.6 vocabulary."""
-    if evse.status != "Occupied":
-        return evse.status
-    if evse.session is None:
+    """Translate the model into the richer 1.6 vocabulary."""
+    status = evse.status
+    if status == "Available" and evse.pending is not None:
         return "Preparing"
-    return "Charging" if evse.power_w > 0 else "SuspendedEV"
+    if status != "Occupied":
+        return status
+    if evse.session is None:
+        return "Finishing" if evse.finishing else "Preparing"
+    state = evse.charging_state
+    return state if state in ("Charging", "SuspendedEV") else "SuspendedEVSE"
 
 
-def meter_value(evse: Evse, context: str) -> dict[str, Any]:
-    """One 1.6 MeterValue; 1.6 carries every value as a string."""
-    return {
-        "timestamp": now_iso(),
-        "sampledValue": [
+def token_info(id_tag_info: dict[str, Any] | None) -> TokenInfo | None:
+    """The model's view of an idTagInfo."""
+    if id_tag_info is None:
+        return None
+    expiry = id_tag_info.get("expiry_date")
+    return TokenInfo(
+        id_tag_info["status"],
+        None if expiry is None else datetime.fromisoformat(expiry),
+        id_tag_info.get("parent_id_tag"),
+    )
+
+
+class V16Messages:
+    """The 1.6 dialect: StartTransaction, MeterValues and StopTransaction for the outbox."""
+
+    reports_charging_state = False  # the connector status (Charging, SuspendedEV ...) says it
+    installed_after_reboot = False
+
+    def __init__(self, state: StationState) -> None:
+        self.state = state
+
+    def status_of(self, evse: Evse) -> str:
+        """The 1.6 connector status."""
+        return connector_status(evse)
+
+    def new_transaction_id(self) -> tuple[str, bool]:
+        """A placeholder until the CSMS answers StartTransaction with the real id."""
+        return f"pending-{uuid.uuid4().hex[:12]}", False
+
+    def meter_value(self, evse: Evse, context: str) -> dict[str, Any]:
+        """One MeterValue with the measurands configured for the context; values are strings."""
+        measurands = self.state.config.members(MEASURAND_KEYS[context])
+        samples = [
             {
                 "value": str(reading.value),
                 "context": context,
@@ -40,22 +102,57 @@ def meter_value(evse: Evse, context: str) -> dict[str, Any]:
                 "phase": reading.phase,
                 "location": reading.location,
             }
-            for reading in evse.readings()
-        ],
-    }
+            for reading in readings(evse, measurands)
+        ]
+        return {"timestamp": self.state.now_iso(), "sampled_value": samples}
+
+    def tx_started(self, evse: Evse, session: Session, trigger: str, offline: bool) -> QueuedMessage:
+        """StartTransaction at the session's start time."""
+        session.opening = self.meter_value(evse, "Transaction.Begin")
+        request = call.StartTransaction(
+            connector_id=evse.id,
+            id_tag=session.id_token,
+            meter_start=session.meter_start_wh,
+            timestamp=iso(session.started_at),
+            reservation_id=session.reservation_id,
+        )
+        return QueuedMessage(request, session, "start")
+
+    def tx_updated(
+        self, evse: Evse, session: Session, trigger: str, context: str | None, offline: bool
+    ) -> QueuedMessage:
+        """MeterValues for the transaction (its id is filled in when sent)."""
+        sample = self.meter_value(evse, context or "Sample.Periodic")
+        request = call.MeterValues(connector_id=evse.id, transaction_id=0, meter_value=[sample])
+        return QueuedMessage(request, session, "update")
+
+    def tx_ended(self, evse: Evse, session: Session, reason: str, offline: bool) -> QueuedMessage:
+        """StopTransaction with the begin and end readings as transactionData."""
+        closing = self.meter_value(evse, "Transaction.End")
+        data = [value for value in (session.opening, closing) if value and value["sampled_value"]]
+        reason = FOREIGN_REASONS.get(reason, reason if reason in REASONS else "Other")
+        request = call.StopTransaction(
+            meter_stop=evse.register_wh,
+            timestamp=self.state.now_iso(),
+            transaction_id=0,
+            reason=reason,
+            id_tag=session.id_token,
+            transaction_data=data or None,
+        )
+        return QueuedMessage(request, session, "stop")
 
 
-class V16Client(ChargePoint):  # type: ignore[misc]  # the ocpp library is untyped
-    """A 1.6 charge point speaking for a `StationState`."""
+class V16ChargePoint(ChargePoint):  # type: ignore[misc]  # the ocpp library is untyped
+    """A 1.6 charge point's own messages, for one connection."""
 
-    def __init__(self, state: StationState, connection: Any, tasks: BackgroundTasks) -> None:
-        super().__init__(state.spec.station_id, connection)
-        self.state = state
+    def __init__(self, charger: Charger, connection: Any, tasks: BackgroundTasks) -> None:
+        spec = charger.state.spec
+        super().__init__(spec.station_id, connection, spec.response_timeout_s)
+        self.charger = charger
+        self.state = charger.state
+        self.messages = V16Messages(charger.state)
         self.accepted = asyncio.Event()
         self._tasks = tasks
-        self._settings = station_settings(state)
-
-    # Messages the station initiates.
 
     async def boot(self, reason: str = "PowerUp") -> str:
         """Send BootNotification; 1.6 has no boot reason, so `reason` is ignored."""
@@ -64,7 +161,7 @@ class V16Client(ChargePoint):  # type: ignore[misc]  # the ocpp library is untyp
             charge_point_vendor=spec.vendor,
             charge_point_model=spec.model,
             charge_point_serial_number=spec.serial,
-            firmware_version=FIRMWARE_VERSION,
+            firmware_version=self.state.firmware_version,
         )
         response = await self.call(request, suppress=False)
         self.state.record_boot(response.status, response.interval)
@@ -84,179 +181,70 @@ class V16Client(ChargePoint):  # type: ignore[misc]  # the ocpp library is untyp
             await self.send_status(evse_id)
 
     async def send_status(self, evse_id: int) -> None:
-        """Report one connector's current status."""
-        await self._status(evse_id, connector_status(self.state.evse(evse_id)))
-
-    async def _status(self, connector_id: int, status: str) -> None:
-        error_code = "OtherError" if status == "Faulted" else "NoError"
-        request = call.StatusNotification(
-            connector_id=connector_id, error_code=error_code, status=status, timestamp=now_iso()
-        )
-        await self.call(request, suppress=False)
-
-    async def authorize(self, id_token: str) -> str:
-        """Send Authorize and return the idTagInfo status."""
-        response = await self.call(call.Authorize(id_tag=id_token), suppress=False)
-        return str(response.id_tag_info["status"])
-
-    async def start_transaction(self, evse_id: int, id_token: str, remote_start_id: int | None = None) -> str:
-        """Plug in, send StartTransaction and charge under the CSMS-issued id."""
+        """Report one connector's status, with its error code when faulted."""
         evse = self.state.evse(evse_id)
-        evse.plug_in()
-        try:
-            await self.send_status(evse_id)
-            evse.advance()
-            request = call.StartTransaction(
-                connector_id=evse_id,
-                id_tag=id_token,
-                meter_start=evse.register_wh,
-                timestamp=now_iso(),
-            )
-            response = await self.call(request, suppress=False)
-        except BaseException:  # cancellation included: free the EVSE again
-            evse.status = "Available"
-            raise
-        transaction_id = str(response.transaction_id)
-        evse.begin(transaction_id, id_token, self.state.spec.max_power_w, remote_start_id)
-        if response.id_tag_info["status"] != "Accepted":
-            # Like a station with StopTransactionOnInvalidId=true: a refused tag ends it.
-            await self.stop_transaction(evse_id, "DeAuthorized")
+        fault = evse.fault
+        if fault is None:
+            await self._status(evse_id, connector_status(evse))
+        elif fault in ERROR_CODES:
+            await self._status(evse_id, connector_status(evse), fault)
         else:
-            await self.send_status(evse_id)
-        return transaction_id
+            await self._status(evse_id, connector_status(evse), "OtherError", fault[:50])
 
-    async def send_meter_values(self, evse_id: int) -> None:
-        """Send MeterValues, tied to the running transaction if there is one."""
-        evse = self.state.evse(evse_id)
-        transaction_id = int(evse.session.transaction_id) if evse.session else None
-        request = call.MeterValues(
-            connector_id=evse_id,
-            transaction_id=transaction_id,
-            meter_value=[meter_value(evse, "Sample.Periodic")],
-        )
-        await self.call(request, suppress=False)
-
-    async def stop_transaction(self, evse_id: int, reason: str = "Local") -> None:
-        """Send StopTransaction with the closing reading, then free the connector."""
-        evse = self.state.evse(evse_id)
-        evse.advance()
-        closing = meter_value(evse, "Transaction.End")
-        session = evse.end()
-        request = call.StopTransaction(
-            meter_stop=evse.register_wh,
-            timestamp=now_iso(),
-            transaction_id=int(session.transaction_id),
-            reason=reason,
-            id_tag=session.id_token,
-            transaction_data=[closing],
-        )
-        await self.call(request, suppress=False)
-        await self._status(evse_id, "Finishing")
-        await self.send_status(evse_id)
-
-    async def reboot(self, reason: str) -> None:
-        """End running sessions and drop the connection, as a restarting station does."""
-        for evse in list(self.state.evses.values()):
-            if evse.session is not None:
-                await self.stop_transaction(evse.id, reason)
-        await self._connection.close()
-
-    # Calls the CSMS initiates. Replies go out first; the work runs in @after tasks.
-
-    @on(Action.remote_start_transaction)
-    def on_remote_start(self, id_tag: str, connector_id: int | None = None, **_: Any) -> Any:
-        accepted = self.state.startable_evse(connector_id) is not None
-        return call_result.RemoteStartTransaction(status="Accepted" if accepted else "Rejected")
-
-    @after(Action.remote_start_transaction)
-    def after_remote_start(self, id_tag: str, connector_id: int | None = None, **_: Any) -> None:
-        evse = self.state.startable_evse(connector_id)
-        if evse is not None:
-            self._tasks.spawn(self.start_transaction(evse.id, id_tag))
-
-    @on(Action.remote_stop_transaction)
-    def on_remote_stop(self, transaction_id: int, **_: Any) -> Any:
-        found = self.state.find_transaction(str(transaction_id)) is not None
-        return call_result.RemoteStopTransaction(status="Accepted" if found else "Rejected")
-
-    @after(Action.remote_stop_transaction)
-    def after_remote_stop(self, transaction_id: int, **_: Any) -> None:
-        evse = self.state.find_transaction(str(transaction_id))
-        if evse is not None:
-            self._tasks.spawn(self.stop_transaction(evse.id, "Remote"))
-
-    @on(Action.reset)
-    def on_reset(self, type: str, **_: Any) -> Any:
-        return call_result.Reset(status="Accepted")
-
-    @after(Action.reset)
-    def after_reset(self, type: str, **_: Any) -> None:
-        self._tasks.spawn(self.reboot("HardReset" if type == "Hard" else "SoftReset"))
-
-    @on(Action.get_configuration)
-    def on_get_configuration(self, key: list[str] | None = None, **_: Any) -> Any:
-        wanted = key or list(self._settings)
-        known = [
-            {"key": name, "readonly": setting.write is None, "value": setting.read()}
-            for name in wanted
-            if (setting := self._settings.get(name)) is not None
-        ]
-        unknown = [name for name in wanted if name not in self._settings]
-        return call_result.GetConfiguration(configuration_key=known, unknown_key=unknown or None)
-
-    @on(Action.change_configuration)
-    def on_change_configuration(self, key: str, value: str, **_: Any) -> Any:
-        return call_result.ChangeConfiguration(status=write_setting(self._settings, key, value))
-
-    @on(Action.trigger_message)
-    def on_trigger_message(self, requested_message: str, connector_id: int | None = None, **_: Any) -> Any:
-        if requested_message not in TRIGGERABLE:
-            return call_result.TriggerMessage(status="NotImplemented")
-        if connector_id not in (None, 0, *self.state.evses):
-            return call_result.TriggerMessage(status="Rejected")
-        return call_result.TriggerMessage(status="Accepted")
-
-    @after(Action.trigger_message)
-    def after_trigger_message(
-        self, requested_message: str, connector_id: int | None = None, **_: Any
+    async def _status(
+        self, connector_id: int, status: str, error_code: str = "NoError", vendor_code: str | None = None
     ) -> None:
-        if requested_message in TRIGGERABLE and connector_id in (None, 0, *self.state.evses):
-            self._tasks.spawn(self._triggered(requested_message, connector_id or None))
+        request = call.StatusNotification(
+            connector_id=connector_id,
+            error_code=error_code,
+            status=status,
+            timestamp=self.state.now_iso(),
+            vendor_error_code=vendor_code,
+        )
+        await self.call(request, suppress=False)
 
-    async def _triggered(self, message: str, evse_id: int | None) -> None:
-        if message == "BootNotification":
-            await self.boot()
-        elif message == "Heartbeat":
-            await self.heartbeat()
-        elif message == "StatusNotification":
-            await (self.send_statuses() if evse_id is None else self.send_status(evse_id))
+    async def authorize(self, id_token: str) -> TokenInfo:
+        """Send Authorize and return the idTagInfo."""
+        response = await self.call(call.Authorize(id_tag=id_token), suppress=False)
+        info = token_info(response.id_tag_info)
+        assert info is not None  # idTagInfo is required in Authorize.conf
+        return info
+
+    async def deliver(self, item: QueuedMessage) -> Delivery:
+        """Send a queued message, giving it the transaction id the CSMS issued."""
+        request = item.request
+        if item.kind != "start":
+            request = replace(request, transaction_id=int(item.session.transaction_id))
+        response = await self.call(request, suppress=False)
+        if item.kind != "start":
+            return Delivery()
+        return Delivery(str(response.transaction_id), token_info(response.id_tag_info))
+
+    async def send_meter_values(self, evse_id: int, context: str) -> None:
+        """MeterValues outside a transaction."""
+        sample = self.messages.meter_value(self.state.evse(evse_id), context)
+        await self.call(call.MeterValues(connector_id=evse_id, meter_value=[sample]), suppress=False)
+
+    async def firmware_status(self, job: FirmwareJob | None, status: str) -> None:
+        """FirmwareStatusNotification, or the signed variant for a SignedUpdateFirmware."""
+        if job is not None and job.signed:
+            request: Any = call.SignedFirmwareStatusNotification(status=status, request_id=job.request_id)
         else:
-            for each in self.state.evses if evse_id is None else [evse_id]:
-                await self.send_meter_values(each)
+            request = call.FirmwareStatusNotification(status=status)
+        await self.call(request, suppress=False)
 
-    @on(Action.change_availability)
-    def on_change_availability(self, connector_id: int, type: str, **_: Any) -> Any:
-        if connector_id != 0 and connector_id not in self.state.evses:
-            return call_result.ChangeAvailability(status="Rejected")
-        targets = self.state.evses.values() if connector_id == 0 else [self.state.evse(connector_id)]
-        applied = [evse.set_operative(type == "Operative") for evse in targets]
-        return call_result.ChangeAvailability(status="Accepted" if all(applied) else "Scheduled")
+    async def log_status(self, job: LogJob | None, status: str) -> None:
+        """DiagnosticsStatusNotification for GetDiagnostics, LogStatusNotification for GetLog."""
+        if job is not None and job.kind == "log":
+            request: Any = call.LogStatusNotification(status=status, request_id=job.request_id)
+        else:
+            request = call.DiagnosticsStatusNotification(
+                status="UploadFailed" if status == "UploadFailure" else status
+            )
+        await self.call(request, suppress=False)
 
-    @after(Action.change_availability)
-    def after_change_availability(self, connector_id: int, **_: Any) -> None:
-        if connector_id == 0:
-            self._tasks.spawn(self.send_statuses())
-        elif connector_id in self.state.evses:
-            self._tasks.spawn(self.send_status(connector_id))
+    async def report_fault(self, evse_id: int) -> None:
+        """Nothing to add: a 1.6 StatusNotification carries the error code itself."""
 
-    @on(Action.unlock_connector)
-    def on_unlock_connector(self, connector_id: int, **_: Any) -> Any:
-        known = connector_id in self.state.evses
-        return call_result.UnlockConnector(status="Unlocked" if known else "NotSupported")
-
-    @after(Action.unlock_connector)
-    def after_unlock_connector(self, connector_id: int, **_: Any) -> None:
-        # OCPP 1.6 UnlockConnector: unlocking a connector in use stops its transaction.
-        evse = self.state.evses.get(connector_id)
-        if evse is not None and evse.session is not None:
-            self._tasks.spawn(self.stop_transaction(connector_id, "UnlockCommand"))
+    async def reservation_ended(self, reservation: Reservation, status: str) -> None:
+        """Nothing to add: 1.6 shows a lapsed reservation only as the connector turning Available."""

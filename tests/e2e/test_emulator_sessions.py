@@ -7,7 +7,7 @@ import asyncio
 import httpx
 import pytest
 
-from emulator import EmulatedStation, StationSpec
+from emulator import Station, StationSpec
 from tests.builders import a_station, a_token
 from tests.conftest import LiveServer
 
@@ -17,7 +17,7 @@ async def test_boot_session_and_api_readback(server: LiveServer, version: str) -
     await a_station(server.system, "EMU-1", password="emulator-secret-01")
     await a_token(server.system, "TAG-0001")
     spec = StationSpec("EMU-1", version, evse_count=2, password="emulator-secret-01")  # type: ignore[arg-type]
-    station = EmulatedStation(spec, server.ws)
+    station = Station(spec, server.ws)
     assert await station.connect() == "Accepted"
     tx_id = await station.start_transaction(1, "TAG-0001")
     for _ in range(3):
@@ -48,7 +48,7 @@ async def test_a_small_mixed_fleet_shows_up_live(server: LiveServer) -> None:
     specs = [StationSpec(f"FLEET-{n}", "1.6" if n % 2 else "2.0.1", evse_count=1) for n in range(6)]
     for spec in specs:
         await a_station(server.system, spec.station_id)
-    stations = [EmulatedStation(spec, server.ws) for spec in specs]
+    stations = [Station(spec, server.ws) for spec in specs]
     assert await asyncio.gather(*(s.connect() for s in stations)) == ["Accepted"] * 6
     async with httpx.AsyncClient(base_url=server.http) as api:
         listed = (await api.get("/api/v1/operator/stations", params={"limit": 4})).json()
