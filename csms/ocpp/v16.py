@@ -74,3 +74,26 @@ class V16Station(StationAdapter, ChargePoint):
     async def on_firmware_status(self, status: str, **kw: Any) -> call_result.FirmwareStatusNotification:
         await self._keep(StationEventKind.FIRMWARE_STATUS, status, kw)
         return call_result.FirmwareStatusNotification()
+
+    # The OCPP 1.6 security extension (Improved security for OCPP 1.6-J).
+
+    @on(Action.security_event_notification)
+    async def on_security_event(self, type: str, **kw: Any) -> Any:
+        await self._keep(StationEventKind.SECURITY_EVENT, type, kw)
+        return call_result.SecurityEventNotification()
+
+    @on(Action.log_status_notification)
+    async def on_log_status(self, status: str, **kw: Any) -> Any:
+        await self._keep(StationEventKind.LOG_STATUS, status, kw)
+        return call_result.LogStatusNotification()
+
+    @on(Action.signed_firmware_status_notification)
+    async def on_signed_firmware_status(self, status: str, **kw: Any) -> Any:
+        await self._keep(StationEventKind.FIRMWARE_STATUS, status, kw)
+        return call_result.SignedFirmwareStatusNotification()
+
+    @on(Action.sign_certificate)
+    async def on_sign_certificate(self, csr: str, **kw: Any) -> Any:
+        # No certificate authority is configured, so the CSR is refused honestly (A02/A03).
+        await self._keep(StationEventKind.SECURITY_EVENT, "SignCertificateRefused", {"csr_length": len(csr)})
+        return call_result.SignCertificate(status="Rejected")

@@ -169,3 +169,16 @@ async def test_charging_state_of_a_1_6_session_follows_status_notifications(serv
             )
     (tx,) = await rows(server, TransactionRow, TransactionRow.id == tx_id)
     assert tx.charging_state == "SuspendedEV"
+
+
+async def test_security_extension_notifications_are_kept(server: LiveServer) -> None:
+    async with await booted(server) as station:
+        await station.ok(
+            "SecurityEventNotification", {"type": "InvalidFirmwareSignature", "timestamp": iso()}
+        )
+        await station.ok("LogStatusNotification", {"status": "Uploaded", "requestId": 3})
+        await station.ok("SignedFirmwareStatusNotification", {"status": "SignatureVerified", "requestId": 4})
+        refused = await station.ok("SignCertificate", {"csr": "-----BEGIN CERTIFICATE REQUEST-----"})
+    assert refused == {"status": "Rejected"}
+    kinds = sorted(e.kind for e in await rows(server, StationEventRow, StationEventRow.station_id == "CP-1"))
+    assert kinds == ["FirmwareStatus", "LogStatus", "SecurityEvent", "SecurityEvent"]
