@@ -174,3 +174,71 @@ async def _ended(server: LiveServer, transaction_id: int) -> bool:
     async with server.system.sessions() as session:
         tx = await session.get(TransactionRow, transaction_id, populate_existing=True)
         return tx is not None and tx.state == "Ended"
+
+
+async def test_queries_and_housekeeping_commands(server: LiveServer, station: Station) -> None:
+    version = station.spec.version
+    async with httpx.AsyncClient(base_url=server.http, timeout=20) as api:
+        expires = (datetime.now(UTC) + timedelta(minutes=10)).isoformat()
+        reservation = await api.post(
+            f"{OPERATOR}/reservations", json={"id_token": "TAG-1", "expires_at": expires, "evse_id": 1}
+        )
+        cancelled = await api.delete(f"/api/v1/operator/reservations/{reservation.json()['id']}")
+        assert cancelled.status_code == 200 and station.state.evse(1).reservation is None
+
+        profile = {
+            "evse_id": 1,
+            "purpose": "TxDefaultProfile",
+            "kind": "Absolute",
+            "start": datetime.now(UTC).isoformat(),
+            "unit": "A",
+            "periods": [{"start_s": 0, "limit": 10}],
+        }
+        assert (await api.post(f"{OPERATOR}/charging-profiles", json=profile)).status_code == 201
+        composite = await api.post(
+            f"{OPERATOR}/composite-schedule", json={"evse_id": 1, "duration_s": 600, "unit": "A"}
+        )
+        assert composite.status_code == 200, composite.text
+        periods = _periods(composite.json()["response"])
+        assert [p["startPeriod"] for p in periods] == sorted({p["startPeriod"] for p in periods})
+        assert periods[0]["limit"] == 10
+        assert (await api.delete(f"{OPERATOR}/charging-profiles", params={"evse_id": 1})).status_code == 200
+        assert station.state.profiles.profiles == []
+
+        await api.post(f"{OPERATOR}/local-list", json={})
+        reported = await api.post(f"{OPERATOR}/local-list/version")
+        assert reported.json()["version"] == station.state.auth.local_list.version
+
+        unlocked = await done(api, await api.post(f"{OPERATOR}/unlock-connector", json={"evse_id": 1}))
+        assert unlocked["response"]["status"] in ("Unlocked", "UnlockFailed")
+        cleared = await done(api, await api.post(f"{OPERATOR}/clear-cache"))
+        assert cleared["status"] == "accepted" and station.state.auth.cache == {}
+        before = (await station_row(server)).last_seen_at
+        triggered = await done(
+            api, await api.post(f"{OPERATOR}/trigger-message", json={"message": "Heartbeat"})
+        )
+        assert triggered["status"] == "accepted"
+
+        async def beat() -> bool:
+            return (await station_row(server)).last_seen_at != before
+
+        await eventually(beat)
+        transfer = await done(
+            api, await api.post(f"{OPERATOR}/data-transfer", json={"vendor_id": "com.unknown"})
+        )
+        assert transfer["response"]["status"] in ("UnknownVendorId", "Accepted", "Rejected")
+        if version == "2.0.1":
+            shown = await done(
+                api,
+                await api.post(f"{OPERATOR}/set-display-message", json={"id": 5, "content": "Free until 8"}),
+            )
+            assert shown["status"] == "accepted" and 5 in station.state.display_messages
+        report = await done(api, await api.post(f"{OPERATOR}/base-report", json={}))
+        assert report["status"] == "accepted"
+
+
+def _periods(response: dict[str, Any]) -> list[dict[str, Any]]:
+    """1.6 answers ``chargingSchedule``, 2.0.1 ``schedule``."""
+    schedule = response.get("chargingSchedule") or response.get("schedule") or {}
+    periods: list[dict[str, Any]] = schedule.get("chargingSchedulePeriod", [])
+    return periods
