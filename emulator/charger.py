@@ -164,7 +164,10 @@ class Charger:
         while True:
             # Re-read each time: boot responses and configuration changes may alter it.
             await asyncio.sleep(self.state.heartbeat_interval_s)
-            await link.client.heartbeat()
+            try:
+                await link.guarded(link.client.heartbeat())
+            except SEND_ERRORS as exc:  # a lost link ends this loop with it; others are retried
+                LOGGER.info("%s: heartbeat failed: %r", self.state.spec.station_id, exc)
 
     # Authorisation and sessions.
 

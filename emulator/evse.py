@@ -7,13 +7,14 @@ its richer connector status from the same facts. Nothing here does I/O.
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from emulator.errors import EvseUnavailableError
 from emulator.ev import CurrentType, Ev
 from emulator.reservations import Reservation
 
 EvseStatus = Literal["Available", "Occupied", "Reserved", "Unavailable", "Faulted"]
+EVSE_STATUSES: frozenset[str] = frozenset(get_args(EvseStatus))
 ChargingState = Literal["EVConnected", "Charging", "SuspendedEV", "SuspendedEVSE", "Idle"]
 # Energy is integrated in steps this long, so the EV's taper shows within one long sample.
 STEP_S = 10.0

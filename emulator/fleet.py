@@ -7,6 +7,7 @@ handshakes and boots, which is what a CSMS feels most.
 
 import asyncio
 import contextlib
+import functools
 from collections import Counter
 from collections.abc import Callable, Coroutine, Iterable
 from types import TracebackType
@@ -14,9 +15,11 @@ from typing import Any
 
 from emulator.autopilot import Autopilot
 from emulator.errors import EmulatorError
+from emulator.faults import LinkFaults
+from emulator.injector import FaultInjector
 from emulator.scenario import Arrivals, FaultPlan, Network, Scenario, plan_faults
 from emulator.station import StationSpec
-from emulator.station_client import EmulatedStation
+from emulator.station_client import Station
 from emulator.stats import FleetStats, LinkCounters, PilotCounters
 
 REPORT_EVERY_S = 1.0
@@ -62,14 +65,15 @@ class Fleet:
         self._changed = asyncio.Event()
         self._stop = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
-        self.stations: list[EmulatedStation] = []
+        self.stations: list[Station] = []
         self._jobs: list[Job] = []
         for spec in specs:
             self._add(url, spec)
 
     def _add(self, url: str, spec: StationSpec) -> None:
         scenario = self.scenario
-        station = EmulatedStation(spec, url)
+        link = LinkFaults()
+        station = Station(spec, url, connection_wrapper=link.wrapper(self._links, spec.station_id))
         pilot = Autopilot(
             station,
             id_tokens=scenario.id_tokens,
@@ -82,6 +86,12 @@ class Fleet:
         )
         self.stations.append(station)
         self._jobs.append(pilot.run)
+        rules = self._plan.get(spec.station_id)
+        if rules:
+            # The impostor of a duplicate_id fault: same id and password, a plain link of its own.
+            impostor = functools.partial(Station, spec, url)
+            injector = FaultInjector(station, pilot, link, rules, counts=self._faults, impostor=impostor)
+            self._jobs.append(injector.run)
 
     def _link_changed(self, linked: bool) -> None:
         self._connected += 1 if linked else -1

@@ -95,7 +95,10 @@ class Link:
                 task.add_done_callback(_abandoned)
         if abandoned:
             raise NotConnectedError("the connection was lost")
-        return task.result()
+        try:
+            return task.result()
+        except ConnectionClosed as exc:  # closed while sending, before the receiver noticed
+            raise NotConnectedError("the connection was lost") from exc
 
     async def close(self) -> None:
         """Close the websocket and wait for the receiver to finish."""

@@ -22,7 +22,8 @@ VERSION_MAX_LENGTH = 50  # 1.6 BootNotification firmwareVersion
 
 
 def firmware_version(location: str) -> str:
-    """The version a downloaded image installs: its file name without extensions."""
+    """The version a downloaded image installs: its file name up to the first dot
+    ("emu-2.0.bin" installs "emu-2"), so an image's name decides what BootNotification says."""
     name = PurePosixPath(urlsplit(location).path).name.split(".")[0]
     return (name or "emu-updated")[:VERSION_MAX_LENGTH]
 

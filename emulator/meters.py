@@ -72,7 +72,8 @@ SAMPLERS: dict[str, Callable[[Evse], list[Reading]]] = {
     "SoC": _soc,
     "Temperature": _temperature,
 }
-MEASURANDS = frozenset(SAMPLERS)
+# 2.0.1 dropped Temperature from the measurands (it belongs to the device model there).
+MEASURANDS = {"1.6": frozenset(SAMPLERS), "2.0.1": frozenset(SAMPLERS) - {"Temperature"}}
 
 
 def readings(evse: Evse, measurands: Iterable[str]) -> list[Reading]:

@@ -9,11 +9,10 @@ from typing import Literal
 
 from emulator.charger import Charger
 from emulator.errors import EvseUnavailableError
-from emulator.evse import Evse
+from emulator.evse import EVSE_STATUSES, Evse
 from emulator.meters import volts
 from emulator.profiles import PURPOSES, Profile, Supply, Unit, problem
 from emulator.reservations import Reservation, ReserveOutcome
-from emulator.station import EVSE_STATUSES
 
 Availability = Literal["Accepted", "Scheduled", "Rejected"]
 
@@ -164,7 +163,7 @@ def composite(
     hardware_w = evse.max_power_w if evse_id else sum(e.max_power_w for e in state.evses.values())
     started = None if evse_id == 0 or evse.session is None else evse.session.started_at
     supply = Supply(volts(evse), evse.phases, max(1, len(state.transactions)))
-    begin = state.now().replace(microsecond=0)
+    begin = state.now()
     steps = state.profiles.composite(evse_id, begin, duration_s, started, supply, hardware_w)
     unit = unit or "W"
     per_amp = supply.volts * supply.phases

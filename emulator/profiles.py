@@ -263,9 +263,6 @@ class ProfileStore:
         for moment in sorted(points):
             allowed = self.limit_w(evse_id, moment, anchor, supply)
             watts = hardware_w if allowed is None else min(hardware_w, allowed)
-            offset = int((moment - begin).total_seconds())
-            if steps and steps[-1][0] == offset:
-                steps.pop()  # changes within one second: the later one is what holds
             if not steps or steps[-1][1] != watts:
-                steps.append((offset, watts))
+                steps.append((int((moment - begin).total_seconds()), watts))
         return steps

@@ -29,7 +29,7 @@ class Setting:
     unit: str | None = None
     v16: bool = True
 
-    def checked(self, value: str) -> str:
+    def checked(self, value: str, measurands: frozenset[str]) -> str:
         """The value as stored, or ValueError when it does not fit the type."""
         value = value.strip()
         if self.data_type == "boolean":
@@ -42,7 +42,7 @@ class Setting:
                 raise ValueError(f"{value!r} is negative")
             return value
         if self.data_type == "MemberList":
-            unknown = {item for item in value.split(",") if item} - MEASURANDS
+            unknown = {item for item in value.split(",") if item} - measurands
             if unknown:
                 raise ValueError(f"unsupported measurands {sorted(unknown)}")
         return value
@@ -51,8 +51,9 @@ class Setting:
 class Config:
     """The settings by 1.6 key (2.0.1-only ones by "Component.Variable"); `on_change` sees writes."""
 
-    def __init__(self, settings: dict[str, Setting]) -> None:
+    def __init__(self, settings: dict[str, Setting], measurands: frozenset[str]) -> None:
         self._settings = settings
+        self._measurands = measurands
         self._by_variable = {s.variable: key for key, s in settings.items() if s.variable is not None}
         self.on_change: Callable[[str], None] | None = None
 
@@ -103,91 +104,111 @@ class Config:
         if setting.readonly:
             return "Rejected"
         try:
-            checked = setting.checked(value)
+            checked = setting.checked(value, self._measurands)
         except ValueError:
             return "Rejected"
         self.store(key, checked)
         return "Accepted"
 
 
-def _settings(evse_count: int, meter_interval_s: float, security_profile: int) -> dict[str, Setting]:
-    """The default key set; values follow the 1.6 specification's recommendations."""
-    rw, ro = False, True
-    return {
-        "AllowOfflineTxForUnknownId": Setting(
-            "false", "boolean", rw, ("AuthCtrlr", "OfflineTxForUnknownIdEnabled")
-        ),
-        "AuthorizationCacheEnabled": Setting("true", "boolean", rw, ("AuthCacheCtrlr", "Enabled")),
-        "AuthorizeRemoteTxRequests": Setting("false", "boolean", rw, ("AuthCtrlr", "AuthorizeRemoteStart")),
-        "ClockAlignedDataInterval": Setting("0", "integer", rw, ("AlignedDataCtrlr", "Interval"), "s"),
-        "ConnectionTimeOut": Setting("60", "integer", rw, ("TxCtrlr", "EVConnectionTimeOut"), "s"),
-        "ConnectorPhaseRotation": Setting(",".join(f"{n}.RST" for n in range(1, evse_count + 1))),
-        "GetConfigurationMaxKeys": Setting("100", "integer", ro),
-        "HeartbeatInterval": Setting(
-            str(DEFAULT_HEARTBEAT_INTERVAL_S), "integer", rw, ("OCPPCommCtrlr", "HeartbeatInterval"), "s"
-        ),
-        "LocalAuthListEnabled": Setting("true", "boolean", rw, ("LocalAuthListCtrlr", "Enabled")),
-        "LocalAuthListMaxLength": Setting("1000", "integer", ro),
-        "LocalAuthorizeOffline": Setting("true", "boolean", rw, ("AuthCtrlr", "LocalAuthorizeOffline")),
-        "LocalPreAuthorize": Setting("false", "boolean", rw, ("AuthCtrlr", "LocalPreAuthorize")),
-        "MeterValuesAlignedData": Setting(ENERGY, "MemberList", rw, ("AlignedDataCtrlr", "Measurands")),
-        "MeterValuesAlignedDataMaxLength": Setting("8", "integer", ro),
-        "MeterValuesSampledData": Setting(
-            SAMPLED_MEASURANDS, "MemberList", rw, ("SampledDataCtrlr", "TxUpdatedMeasurands")
-        ),
-        "MeterValuesSampledDataMaxLength": Setting("8", "integer", ro),
-        "MeterValueSampleInterval": Setting(
-            f"{meter_interval_s:g}", "decimal", rw, ("SampledDataCtrlr", "TxUpdatedInterval"), "s"
-        ),
-        "NumberOfConnectors": Setting(str(evse_count), "integer", ro),
-        "ResetRetries": Setting("3", "integer", rw, ("OCPPCommCtrlr", "ResetRetries")),
-        "ReserveConnectorZeroSupported": Setting("false", "boolean", ro),
-        "SendLocalListMaxLength": Setting("100", "integer", ro, ("LocalAuthListCtrlr", "ItemsPerMessage")),
-        "StopTransactionOnEVSideDisconnect": Setting(
-            "true", "boolean", rw, ("TxCtrlr", "StopTxOnEVSideDisconnect")
-        ),
-        "StopTransactionOnInvalidId": Setting("true", "boolean", rw, ("TxCtrlr", "StopTxOnInvalidId")),
-        "StopTxnAlignedData": Setting("", "MemberList", rw, ("AlignedDataCtrlr", "TxEndedMeasurands")),
-        "StopTxnAlignedDataMaxLength": Setting("8", "integer", ro),
-        "StopTxnSampledData": Setting(ENERGY, "MemberList", rw, ("SampledDataCtrlr", "TxEndedMeasurands")),
-        "StopTxnSampledDataMaxLength": Setting("8", "integer", ro),
-        "SupportedFeatureProfiles": Setting(FEATURE_PROFILES, "string", ro),
-        "TransactionMessageAttempts": Setting("3", "integer", rw, ("OCPPCommCtrlr", "MessageAttempts")),
-        "TransactionMessageRetryInterval": Setting(
-            "10", "integer", rw, ("OCPPCommCtrlr", "MessageAttemptInterval"), "s"
-        ),
-        "UnlockConnectorOnEVSideDisconnect": Setting("true", "boolean", rw),
-        "WebSocketPingInterval": Setting("0", "integer", rw, ("OCPPCommCtrlr", "WebSocketPingInterval"), "s"),
-        "ChargeProfileMaxStackLevel": Setting(
-            "8", "integer", ro, ("SmartChargingCtrlr", "ProfileStackLevel")
-        ),
-        "ChargingScheduleAllowedChargingRateUnit": Setting("Current,Power", "string", ro),
-        "ChargingScheduleMaxPeriods": Setting(
-            "24", "integer", ro, ("SmartChargingCtrlr", "PeriodsPerSchedule")
-        ),
-        "MaxChargingProfilesInstalled": Setting("16", "integer", ro),
-        "SecurityProfile": Setting(
-            str(security_profile), "integer", ro, ("SecurityCtrlr", "SecurityProfile")
-        ),
-        **_v201_only(),
+RW, RO = False, True
+# 1.6 key, default, type, read-only, 2.0.1 (component, variable), unit; defaults as the 1.6
+# specification recommends. Station-specific values are filled in by `default_config`.
+KEYS: tuple[tuple[str, str, DataType, bool, tuple[str, str] | None, str | None], ...] = (
+    (
+        "AllowOfflineTxForUnknownId",
+        "false",
+        "boolean",
+        RW,
+        ("AuthCtrlr", "OfflineTxForUnknownIdEnabled"),
+        None,
+    ),
+    ("AuthorizationCacheEnabled", "true", "boolean", RW, ("AuthCacheCtrlr", "Enabled"), None),
+    ("AuthorizeRemoteTxRequests", "false", "boolean", RW, ("AuthCtrlr", "AuthorizeRemoteStart"), None),
+    ("ClockAlignedDataInterval", "0", "integer", RW, ("AlignedDataCtrlr", "Interval"), "s"),
+    ("ConnectionTimeOut", "60", "integer", RW, ("TxCtrlr", "EVConnectionTimeOut"), "s"),
+    ("ConnectorPhaseRotation", "", "string", RW, None, None),
+    ("GetConfigurationMaxKeys", "100", "integer", RO, None, None),
+    (
+        "HeartbeatInterval",
+        str(DEFAULT_HEARTBEAT_INTERVAL_S),
+        "integer",
+        RW,
+        ("OCPPCommCtrlr", "HeartbeatInterval"),
+        "s",
+    ),
+    ("LocalAuthListEnabled", "true", "boolean", RW, ("LocalAuthListCtrlr", "Enabled"), None),
+    ("LocalAuthListMaxLength", "1000", "integer", RO, None, None),
+    ("LocalAuthorizeOffline", "true", "boolean", RW, ("AuthCtrlr", "LocalAuthorizeOffline"), None),
+    ("LocalPreAuthorize", "false", "boolean", RW, ("AuthCtrlr", "LocalPreAuthorize"), None),
+    ("MeterValuesAlignedData", ENERGY, "MemberList", RW, ("AlignedDataCtrlr", "Measurands"), None),
+    ("MeterValuesAlignedDataMaxLength", "8", "integer", RO, None, None),
+    (
+        "MeterValuesSampledData",
+        SAMPLED_MEASURANDS,
+        "MemberList",
+        RW,
+        ("SampledDataCtrlr", "TxUpdatedMeasurands"),
+        None,
+    ),
+    ("MeterValuesSampledDataMaxLength", "8", "integer", RO, None, None),
+    ("MeterValueSampleInterval", "60", "decimal", RW, ("SampledDataCtrlr", "TxUpdatedInterval"), "s"),
+    ("NumberOfConnectors", "1", "integer", RO, None, None),
+    ("ResetRetries", "3", "integer", RW, ("OCPPCommCtrlr", "ResetRetries"), None),
+    ("ReserveConnectorZeroSupported", "false", "boolean", RO, None, None),
+    ("SendLocalListMaxLength", "100", "integer", RO, ("LocalAuthListCtrlr", "ItemsPerMessage"), None),
+    (
+        "StopTransactionOnEVSideDisconnect",
+        "true",
+        "boolean",
+        RW,
+        ("TxCtrlr", "StopTxOnEVSideDisconnect"),
+        None,
+    ),
+    ("StopTransactionOnInvalidId", "true", "boolean", RW, ("TxCtrlr", "StopTxOnInvalidId"), None),
+    ("StopTxnAlignedData", "", "MemberList", RW, ("AlignedDataCtrlr", "TxEndedMeasurands"), None),
+    ("StopTxnAlignedDataMaxLength", "8", "integer", RO, None, None),
+    ("StopTxnSampledData", ENERGY, "MemberList", RW, ("SampledDataCtrlr", "TxEndedMeasurands"), None),
+    ("StopTxnSampledDataMaxLength", "8", "integer", RO, None, None),
+    ("SupportedFeatureProfiles", FEATURE_PROFILES, "string", RO, None, None),
+    ("TransactionMessageAttempts", "3", "integer", RW, ("OCPPCommCtrlr", "MessageAttempts"), None),
+    (
+        "TransactionMessageRetryInterval",
+        "10",
+        "integer",
+        RW,
+        ("OCPPCommCtrlr", "MessageAttemptInterval"),
+        "s",
+    ),
+    ("UnlockConnectorOnEVSideDisconnect", "true", "boolean", RW, None, None),
+    ("WebSocketPingInterval", "0", "integer", RW, ("OCPPCommCtrlr", "WebSocketPingInterval"), "s"),
+    ("ChargeProfileMaxStackLevel", "8", "integer", RO, ("SmartChargingCtrlr", "ProfileStackLevel"), None),
+    ("ChargingScheduleAllowedChargingRateUnit", "Current,Power", "string", RO, None, None),
+    ("ChargingScheduleMaxPeriods", "24", "integer", RO, ("SmartChargingCtrlr", "PeriodsPerSchedule"), None),
+    ("MaxChargingProfilesInstalled", "16", "integer", RO, None, None),
+    ("SecurityProfile", "0", "integer", RO, ("SecurityCtrlr", "SecurityProfile"), None),
+)
+# Device-model variables with no 1.6 key: component, variable, default, type, read-only.
+V201_ONLY: tuple[tuple[str, str, str, DataType, bool], ...] = (
+    ("SampledDataCtrlr", "TxStartedMeasurands", ENERGY, "MemberList", RW),
+    ("SmartChargingCtrlr", "Enabled", "true", "boolean", RO),
+    ("SmartChargingCtrlr", "RateUnit", "A,W", "string", RO),
+    ("ReservationCtrlr", "Enabled", "true", "boolean", RO),
+    ("AuthCtrlr", "Enabled", "true", "boolean", RO),
+)
+
+
+def default_config(
+    *, version: str, evse_count: int, meter_interval_s: float, security_profile: int
+) -> Config:
+    """A fresh station's configuration for its OCPP version."""
+    settings = {
+        key: Setting(value, kind, ro, variable, unit) for key, value, kind, ro, variable, unit in KEYS
     }
-
-
-def _v201_only() -> dict[str, Setting]:
-    """Device-model variables with no 1.6 key."""
-    table = [
-        ("SampledDataCtrlr", "TxStartedMeasurands", ENERGY, "MemberList", False),
-        ("SmartChargingCtrlr", "Enabled", "true", "boolean", True),
-        ("SmartChargingCtrlr", "RateUnit", "A,W", "string", True),
-        ("ReservationCtrlr", "Enabled", "true", "boolean", True),
-        ("AuthCtrlr", "Enabled", "true", "boolean", True),
-    ]
-    return {
-        f"{component}.{variable}": Setting(value, data_type, readonly, (component, variable), v16=False)  # type: ignore[arg-type]
-        for component, variable, value, data_type, readonly in table
-    }
-
-
-def default_config(*, evse_count: int, meter_interval_s: float, security_profile: int) -> Config:
-    """A fresh station's configuration."""
-    return Config(_settings(evse_count, meter_interval_s, security_profile))
+    for component, variable, value, kind, ro in V201_ONLY:
+        settings[f"{component}.{variable}"] = Setting(value, kind, ro, (component, variable), v16=False)
+    settings["ConnectorPhaseRotation"].value = ",".join(f"{n}.RST" for n in range(1, evse_count + 1))
+    settings["MeterValueSampleInterval"].value = f"{meter_interval_s:g}"
+    settings["NumberOfConnectors"].value = str(evse_count)
+    settings["SecurityProfile"].value = str(security_profile)
+    return Config(settings, MEASURANDS[version])

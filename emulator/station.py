@@ -10,9 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from emulator.ev import CurrentType, Ev, EvSpec
-from emulator.evse import Evse as Evse
-from emulator.evse import EvseStatus as EvseStatus
-from emulator.evse import Session
+from emulator.evse import Evse, Session
 from emulator.local_auth import Authorizer
 from emulator.outbox import Outbox
 from emulator.profiles import ProfileStore
@@ -21,7 +19,6 @@ from emulator.settings import Config, default_config
 from emulator.transfers import FirmwareJob, LogJob
 
 OcppVersion = Literal["1.6", "2.0.1"]
-EVSE_STATUSES: frozenset[str] = frozenset(("Available", "Occupied", "Reserved", "Unavailable", "Faulted"))
 FIRMWARE_VERSION = "emu-1.0"
 
 
@@ -116,6 +113,7 @@ class StationState:
             for i in range(1, spec.evse_count + 1)
         }
         config = default_config(
+            version=spec.version,
             evse_count=spec.evse_count,
             meter_interval_s=spec.meter_interval_s,
             security_profile=spec.security_profile,

@@ -7,6 +7,7 @@ opening it, rebooting, going offline and back.
 """
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -26,6 +27,7 @@ from emulator.v201 import V201Messages
 from emulator.v201_commands import V201Client
 
 ConnectionWrapper = Callable[[Any], Any]
+DRAIN_ON_CLOSE_S = 2.0
 
 
 def make_client(charger: Charger, connection: Any, tasks: BackgroundTasks) -> ProtocolClient:
@@ -121,7 +123,8 @@ class Station:
         client = link.client
         while not client.accepted.is_set():
             try:
-                await asyncio.wait_for(client.accepted.wait(), self.state.heartbeat_interval_s)
+                async with asyncio.timeout(self.state.heartbeat_interval_s):
+                    await client.accepted.wait()
             except TimeoutError:
                 await client.boot()
         await self.charger.on_accepted(link)
@@ -172,7 +175,13 @@ class Station:
         return await self._open("PowerUp", boot=self.state.boot_status != "Accepted")
 
     async def close(self) -> None:
-        """Close the connection and stop background work; sessions stay in memory."""
+        """Deliver what is queued (briefly), then close the connection and stop background work;
+        sessions stay in memory."""
+        if self.charger.online and len(self.state.outbox):
+            # A send cancelled midway (say, a stop whose caller was cancelled) would otherwise be lost.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(DRAIN_ON_CLOSE_S):
+                    await self.charger.flush()
         await self._jobs.cancel_all()
         await self._drop_link()
 

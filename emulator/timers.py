@@ -32,8 +32,11 @@ class Timers:
             wakeup.clear()
             delay = await self._run_due()
             if not wakeup.is_set():
+                # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation
+                # that arrives as the event fires, and close() would wait forever.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wakeup.wait(), delay)
+                    async with asyncio.timeout(delay):
+                        await wakeup.wait()
 
     async def _run_due(self) -> float | None:
         """Do what is due and return the seconds until the next thing (None: nothing planned)."""

@@ -353,8 +353,8 @@ class V16Client(V16ChargePoint):
         self.charger.jobs.spawn(maintenance.upload_log(self.charger, job))
 
     @on(Action.get_log)
-    def on_get_log(self, log_type: str, **_: Any) -> Any:
-        return call_result.GetLog(status="Accepted", filename=self._file_name(log_type))
+    def on_get_log(self, log_type: str, request_id: int, **_: Any) -> Any:
+        return call_result.GetLog(status="Accepted", filename=self._file_name(f"{log_type}-{request_id}"))
 
     @after(Action.get_log)
     def after_get_log(
@@ -366,7 +366,7 @@ class V16Client(V16ChargePoint):
         retry_interval: int = 0,
         **_: Any,
     ) -> None:
-        name = self._file_name(log_type)
+        name = self._file_name(f"{log_type}-{request_id}")
         job = LogJob(log["remote_location"], name, "log", request_id, retries or 0, retry_interval or 0)
         self.charger.jobs.spawn(maintenance.upload_log(self.charger, job))
 

@@ -89,7 +89,7 @@ async def test_the_command_line_runs_a_fleet_and_prints_a_summary(server: LiveSe
     summary = json.loads(out)
     assert process.returncode == 0
     assert summary["stations"] == summary["peak_connected"] == summary["connects"] == 4
-    assert summary["procs"] == procs
+    assert summary["procs"] == procs and summary["calls"] >= 4 * 3  # a boot and two statuses each, at least
     stations = await _rows(server, StationRow)
     assert sorted((s.id, s.ocpp_version) for s in stations) == [  # type: ignore[attr-defined]
         ("EMU-0001", "1.6"), ("EMU-0002", "2.0.1"), ("EMU-0003", "1.6"), ("EMU-0004", "2.0.1")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from typing import Any, TypeVar
 
 from sqlmodel import SQLModel, select
 
+from chargepoints.tables import MessageLogRow
 from emulator import Station, StationSpec
 from tests.builders import a_station, a_token
 from tests.conftest import LiveServer
@@ -71,6 +73,22 @@ class Rig:
         async with asyncio.timeout(limit):
             while len(found := await self.rows(table, **where)) < count:
                 await asyncio.sleep(0.02)
+        return found
+
+    async def sent(self, action: str, station_id: str = "CS-1") -> list[dict[str, Any]]:
+        """Payloads of the calls the station sent, as the server logged them, in order."""
+        await self.server.system.message_log.flush()
+        rows = await self.rows(MessageLogRow, station_id=station_id, direction="in", action=action)
+        return [json.loads(row.frame)[3] for row in rows]
+
+    async def wait_sent(
+        self, action: str, count: int = 1, where: Callable[[dict[str, Any]], bool] = lambda _: True
+    ) -> list[dict[str, Any]]:
+        """Wait until the station sent `count` matching calls of an action; return those."""
+        found: list[dict[str, Any]] = []
+        async with asyncio.timeout(1.5):
+            while len(found := [p for p in await self.sent(action) if where(p)]) < count:
+                await asyncio.sleep(0.05)
         return found
 
     async def close(self) -> None:
