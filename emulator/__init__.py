@@ -2,6 +2,6 @@
 
 from emulator.fleet import run_fleet
 from emulator.station import StationSpec
-from emulator.station_client import EmulatedStation, Station
+from emulator.station_client import Station
 
-__all__ = ["EmulatedStation", "Station", "StationSpec", "run_fleet"]
+__all__ = ["Station", "StationSpec", "run_fleet"]

@@ -268,7 +268,6 @@ class Charger:
             id_token,
             remote_start_id=remote_start_id,
             reservation_id=None if reservation is None else reservation.id,
-            group=group,
             confirmed=confirmed,
         )
         evse.begin(session)

@@ -34,7 +34,6 @@ class Session:
     meter_start_wh: int
     remote_start_id: int | None = None
     reservation_id: int | None = None
-    group: str | None = None
     confirmed: bool = True
     seq_no: int = 0
     last_sample_at: float = field(default_factory=time.monotonic)

@@ -20,7 +20,3 @@ class Reservation:
     def admits(self, id_token: str, group: str | None) -> bool:
         """Whether a driver may use the reserved EVSE: the same token or the same group."""
         return id_token == self.id_token or (self.group is not None and group == self.group)
-
-    def expired(self, now: datetime) -> bool:
-        """Whether the reservation has lapsed."""
-        return now >= self.expires_at

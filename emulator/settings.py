@@ -86,10 +86,6 @@ class Config:
         """The key a 2.0.1 (component, variable) pair names, if the station has it."""
         return self._by_variable.get((component, variable))
 
-    def components(self) -> frozenset[str]:
-        """Every 2.0.1 component the settings belong to."""
-        return frozenset(component for component, _ in self._by_variable)
-
     def store(self, key: str, value: str) -> None:
         """Set a value from inside the station, read-only ones included."""
         self._settings[key].value = value

@@ -192,14 +192,6 @@ class StationState:
             previous.reservation = None
         evse.reservation = reservation
 
-    def startable_evse(self, evse_id: int | None = None) -> Evse | None:
-        """The given EVSE, or else the first one, if it is free to start a session."""
-        candidates = self.evses.values() if evse_id is None else [self.evses.get(evse_id)]
-        for evse in candidates:
-            if evse is not None and evse.can_start:
-                return evse
-        return None
-
     @property
     def transactions(self) -> dict[int, str]:
         """Active transaction ids keyed by EVSE id."""

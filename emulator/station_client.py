@@ -252,7 +252,3 @@ class Station:
             on_link=on_link,
         )
         await pilot.run(stop)
-
-
-# The earlier name, for callers not yet moved to `Station`.
-EmulatedStation = Station

@@ -14,7 +14,7 @@ import pytest
 
 from csms import bootstrap
 from csms.settings import Settings
-from emulator import EmulatedStation, StationSpec
+from emulator import Station, StationSpec
 from tests import backends
 from tests.builders import a_station
 
@@ -86,7 +86,7 @@ async def test_command_on_node_b_reaches_a_station_on_node_a(
         wait_healthy(f"http://127.0.0.1:{port_a}"), wait_healthy(f"http://127.0.0.1:{port_b}")
     )
     spec = StationSpec("MULTI-1", "1.6", evse_count=1, password="multi-node-secret")
-    station = EmulatedStation(spec, f"ws://127.0.0.1:{port_a}/ocpp")
+    station = Station(spec, f"ws://127.0.0.1:{port_a}/ocpp")
     assert await station.connect() == "Accepted"
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port_b}") as node_b:
         listed = (await node_b.get("/api/v1/operator/stations/MULTI-1")).json()

@@ -44,7 +44,11 @@ async def test_refused_connections_are_retried_at_the_configured_pace(server: Li
         server.ws, specs[1:], scenario=Scenario(network=Network(backoff_base_s=30, backoff_cap_s=60))
     )
     async with quick, patient:
-        await asyncio.sleep(0.6)
+        # Poll rather than sleep a fixed time: each refusal costs a password check, which a
+        # loaded machine slows down; the patient station's 30 s back-off leaves ample margin.
+        async with asyncio.timeout(10):
+            while quick.stats().connect_failures < 4 or patient.stats().connect_failures < 1:
+                await asyncio.sleep(0.05)
     assert quick.stats().connect_failures >= 4
     assert patient.stats().connect_failures == 1
     assert quick.stats().connects == patient.stats().connects == 0
