@@ -31,9 +31,8 @@ from bench.stats import Figures
 from chargepoints import admin
 from csms import bootstrap
 from csms.settings import Settings
-from emulator import StationSpec
-from emulator.fleet import Fleet
-from emulator.procs import tune_process
+from emulator import Fleet, StationSpec
+from emulator.procs import frozen_once_connected, tune_process
 from emulator.scenario import Arrivals, Network, Scenario, SessionLength
 from emulator.stats import FleetStats
 
@@ -79,7 +78,8 @@ async def drive(plan: FleetPlan) -> Figures:
         id_tokens=tokens(plan.stations),
         network=Network(connect_concurrency=plan.connect_concurrency),
     )
-    async with Fleet(plan.url, specs, scenario=scenario) as fleet:
+    fleet = Fleet(plan.url, specs, scenario=scenario)
+    async with fleet, frozen_once_connected(fleet):
         connect_s = await _connect(fleet, limit=60 + plan.stations * 0.1)
         progress(f"  {plan.stations} connected in {connect_s:.1f} s; sessions start within one interval ...")
         await _sleep(fleet, 1.5 * plan.interval)

@@ -64,8 +64,10 @@ async def _until(stop: asyncio.Event, awaitable: Coroutine[Any, Any, Any]) -> No
 
 
 async def _wait_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation.
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
+        async with asyncio.timeout(seconds):
+            await stop.wait()
 
 
 class Autopilot:

@@ -307,7 +307,6 @@ class Charger:
         if session is None:
             await self.notify(lambda client: client.send_meter_values(evse.id, context))
         else:
-            session.last_sample_at = time.monotonic()
             trigger = "MeterValueClock" if context == "Sample.Clock" else "MeterValuePeriodic"
             if context == "Trigger":
                 trigger = "Trigger"

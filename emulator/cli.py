@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from emulator.fleet import Fleet
-from emulator.procs import run_in_processes, split, tune_process
+from emulator.procs import frozen_once_connected, run_in_processes, split, tune_process
 from emulator.progress import Watch
 from emulator.scenario import VERSION_MIXES, Arrivals, Scenario, ScenarioError, StationGroup
 from emulator.scenario_file import load_scenario
@@ -119,7 +119,8 @@ async def run_here(
             loop.add_signal_handler(signum, request_stop)
     if duration_s > 0:
         loop.call_later(duration_s, stop.set)
-    async with Fleet(url, specs, scenario=scenario) as fleet:
+    fleet = Fleet(url, specs, scenario=scenario)
+    async with fleet, frozen_once_connected(fleet):
         await fleet.run_until(stop, watch.update)
     return fleet.stats()
 

@@ -80,15 +80,22 @@ class Timers:
         return None
 
     async def _due_sample(self, evse: Evse) -> float | None:
-        """Sample every MeterValueSampleInterval from the start of the session (0 turns it off)."""
+        """Sample every MeterValueSampleInterval from the start of the session (0 turns it off).
+
+        The period runs from when a sample was due, not from when the CSMS answered it, so a
+        slow answer does not stretch the interval; a station a whole interval behind skips ahead.
+        """
         interval = self._state.meter_interval_s
-        if evse.session is None or interval <= 0:
+        session = evse.session
+        if session is None or interval <= 0:
             return None
-        left = evse.session.last_sample_at + interval - time.monotonic()
-        if left > 0:
-            return left
+        now = time.monotonic()
+        due = session.last_sample_at + interval
+        if due > now:
+            return due - now
+        session.last_sample_at = due if now - due < interval else now
         await self._charger.sample(evse)
-        return interval
+        return max(0.0, session.last_sample_at + interval - time.monotonic())
 
     async def _due_aligned(self) -> float | None:
         """Sample every EVSE at multiples of ClockAlignedDataInterval past midnight (0: off)."""

@@ -11,9 +11,8 @@ import pytest
 from sqlmodel import select
 
 from chargepoints.tables import StationRow, TransactionRow
-from emulator.fleet import Fleet, run_fleet
+from emulator import Fleet, StationSpec, run_fleet
 from emulator.scenario import Arrivals, Scenario
-from emulator.station import StationSpec
 from tests.builders import a_station, a_token
 from tests.conftest import LiveServer
 
