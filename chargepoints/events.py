@@ -45,3 +45,14 @@ class MeterValuesRecorded(Event):
     energy_wh: float | None
     power_w: float | None
     at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SessionCostUpdated(Event):
+    """The running cost of a session, as a decimal string in `currency` (events travel as JSON)."""
+
+    transaction_id: int
+    evse_id: int
+    currency: str
+    total: str
+    at: datetime

@@ -24,6 +24,7 @@ from chargepoints.tables import (
     TransactionEventRow,
     TransactionRow,
 )
+from tariffs.repository import TariffRepository
 
 
 class ChargepointRepository:
@@ -197,6 +198,7 @@ class UnitOfWork:
     async def __aenter__(self) -> Self:
         self.session = self._sessions()
         self.chargepoints = ChargepointRepository(self.session)
+        self.tariffs = TariffRepository(self.session)
         self.events = []
         return self
 

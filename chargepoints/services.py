@@ -15,7 +15,6 @@ from chargepoints.model import (
     IdToken,
     MeterReport,
     RegistrationStatus,
-    Sample,
     StationEvent,
     StationEventKind,
     StatusReport,
@@ -23,14 +22,13 @@ from chargepoints.model import (
 )
 from chargepoints.ports import Clock, EventPublisher
 from chargepoints.repository import UnitOfWork
-from chargepoints.rules.metering import register_readings
 from chargepoints.tables import (
     ConnectorRow,
     StationEventRow,
     StationRow,
     StatusHistoryRow,
 )
-from chargepoints.transactions import authorization, note_readings, sample_values
+from chargepoints.transactions import authorization, meter_event, note_readings, sample_values
 
 
 async def boot(
@@ -180,24 +178,9 @@ async def record_meter_values(
             rows.extend(sample_values(report.station_id, report.evse_id, tx_id, report.samples))
             if tx is not None:
                 note_readings(tx, report.samples, now)
-            readings = register_readings(report.samples)
-            uow.collect(
-                events.MeterValuesRecorded(
-                    report.station_id,
-                    report.evse_id,
-                    tx_id,
-                    readings[-1] if readings else None,
-                    _power(report.samples),
-                    report.samples[-1].timestamp if report.samples else now,
-                )
-            )
+            uow.collect(meter_event(report.station_id, report.evse_id, tx_id, report.samples, now))
         await repo.insert_samples(rows)
         await uow.commit(publisher)
-
-
-def _power(samples: Iterable[Sample]) -> float | None:
-    values = [s.value for s in samples if s.measurand == "Power.Active.Import" and s.phase is None]
-    return values[-1] if values else None
 
 
 async def record_variables(

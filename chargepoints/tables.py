@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from csms.db import UtcDateTime
+import tariffs.tables  # noqa: F401  (sessions and records refer to tariff versions)
+from csms.db import Money, UtcDateTime
 
 
 class SiteRow(SQLModel, table=True):
@@ -116,6 +118,7 @@ class TransactionRow(SQLModel, table=True):
         UniqueConstraint("station_id", "station_tx_id"),
         Index(None, "station_id", "state"),
         Index(None, "started_at"),
+        Index(None, "review_state"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -135,7 +138,12 @@ class TransactionRow(SQLModel, table=True):
     remote_start_id: int | None = None
     last_seq_no: int | None = None
     offline: bool = False
-    review_reason: str | None = Field(default=None, max_length=255)
+    review_reason: str | None = Field(default=None, max_length=255)  # the reasons' words, in short
+    review_reasons: list[dict[str, str]] = Field(default_factory=list, sa_type=JSON)  # code and text each
+    review_state: str | None = Field(default=None, max_length=10)  # rules.review.ReviewState
+    # Pinned at the start, so a later version never reprices the session. No foreign key: adding
+    # one makes SQLite rebuild this table, and dropping the old one would cascade to its samples.
+    tariff_version_id: int | None = None
     updated_at: datetime = Field(sa_type=UtcDateTime)
 
     @property
@@ -143,6 +151,47 @@ class TransactionRow(SQLModel, table=True):
         if self.meter_start_wh is None or self.meter_stop_wh is None:
             return None
         return self.meter_stop_wh - self.meter_start_wh
+
+
+class CdrRow(SQLModel, table=True):
+    """A charge detail record: what one ended session is billed, written once and never changed.
+
+    The unique transaction id makes the record exist exactly once, whoever writes it first: the
+    stop's handler, the sweep job or an operator's review. ``lines`` holds the itemised price with
+    amounts as strings; ``corrected_from_wh`` keeps the measured energy when an operator corrected it.
+    """
+
+    __tablename__ = "cdrs"
+    __table_args__ = (
+        UniqueConstraint("transaction_id"),
+        Index(None, "station_id", "ended_at"),
+        Index(None, "ended_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    transaction_id: int = Field(foreign_key="transactions.id")
+    station_id: str = Field(max_length=48)
+    evse_id: int | None = None
+    id_token: str | None = Field(default=None, max_length=255)
+    driver_id: int | None = None
+    tariff_id: int | None = None
+    tariff_version_id: int | None = Field(default=None, foreign_key="tariff_versions.id")
+    currency: str | None = Field(default=None, max_length=3)
+    started_at: datetime = Field(sa_type=UtcDateTime)
+    ended_at: datetime = Field(sa_type=UtcDateTime)
+    meter_start_wh: int | None = None
+    meter_stop_wh: int | None = None
+    energy_wh: int
+    charging_s: int
+    idle_s: int
+    total_s: int
+    lines: list[dict[str, str | None]] = Field(default_factory=list, sa_type=JSON)
+    subtotal: Decimal = Field(sa_type=Money)
+    tax: Decimal = Field(sa_type=Money)
+    total: Decimal = Field(sa_type=Money)
+    corrected_from_wh: int | None = None
+    correction_note: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(sa_type=UtcDateTime)
 
 
 class TransactionEventRow(SQLModel, table=True):

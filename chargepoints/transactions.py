@@ -7,10 +7,10 @@ stations name the transaction and report it as a sequence of events. Both end up
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from chargepoints import events, reservations
+from chargepoints import cdrs, events, reservations
 from chargepoints.model import (
     AuthorizationResult,
     AuthorizationStatus,
@@ -27,7 +27,9 @@ from chargepoints.ports import Clock, EventPublisher
 from chargepoints.repository import UnitOfWork
 from chargepoints.rules.authorization import StoredToken, decide
 from chargepoints.rules.metering import register_readings, widen
+from chargepoints.rules.review import Reason, started_offline, unknown_token, unknown_transaction
 from chargepoints.tables import TransactionEventRow, TransactionRow
+from tariffs import services as tariff_services
 
 
 async def authorization(
@@ -90,6 +92,22 @@ async def _respect_reservations(
     return verdict
 
 
+def meter_event(
+    station_id: str, evse_id: int, transaction_id: int | None, samples: Sequence[Sample], now: datetime
+) -> events.MeterValuesRecorded:
+    """What live views (and the running cost) learn from a batch of samples."""
+    readings = register_readings(samples)
+    power = [s.value for s in samples if s.measurand == "Power.Active.Import" and s.phase is None]
+    return events.MeterValuesRecorded(
+        station_id,
+        evse_id,
+        transaction_id,
+        readings[-1] if readings else None,
+        power[-1] if power else None,
+        samples[-1].timestamp if samples else now,
+    )
+
+
 def note_readings(tx: TransactionRow, samples: Iterable[Sample], now: datetime) -> None:
     for reading in register_readings(samples):
         tx.meter_start_wh, tx.meter_stop_wh = widen(tx.meter_start_wh, tx.meter_stop_wh, reading)
@@ -124,9 +142,12 @@ async def start_transaction(
             started_at=cmd.timestamp,
             meter_start_wh=cmd.meter_start_wh,
             meter_stop_wh=cmd.meter_start_wh,
+            offline=started_offline(cmd.timestamp, now),
             updated_at=now,
-            review_reason=None if verdict.status == "Accepted" else f"started with {verdict.status} token",
         )
+        if verdict.status is not AuthorizationStatus.ACCEPTED:
+            _flag_start(tx, unknown_token(verdict.status))
+        await _pin_tariff(uow, tx)
         repo.add(tx)
         await repo.flush()
         assert tx.id is not None
@@ -138,8 +159,17 @@ async def start_transaction(
 async def stop_transaction(
     cmd: TransactionStop, *, uow: UnitOfWork, clock: Clock, publisher: EventPublisher
 ) -> AuthorizationResult | None:
-    """End a 1.6 transaction. A resent stop changes nothing; a stop for an id we never issued
-    is still kept, flagged for review, because the energy was delivered all the same."""
+    """End a 1.6 transaction, then write its CDR in a unit of work of its own. A resent stop
+    changes nothing (and finds the CDR written); a stop for an id we never issued is still kept,
+    flagged for review, because the energy was delivered all the same."""
+    verdict, tx_id = await _stop(cmd, uow, clock, publisher)
+    await cdrs.settle_after_stop(tx_id, uow=uow, clock=clock)
+    return verdict
+
+
+async def _stop(
+    cmd: TransactionStop, uow: UnitOfWork, clock: Clock, publisher: EventPublisher
+) -> tuple[AuthorizationResult | None, int]:
     now = clock.now()
     async with uow:
         repo = uow.chargepoints
@@ -149,29 +179,25 @@ async def stop_transaction(
         verdict = None
         if cmd.id_token is not None:
             verdict = await authorization(uow, cmd.id_token, now, check_concurrency=False)
+        assert tx.id is not None
         if tx.state == TxState.ENDED:
             await uow.commit()
-            return verdict
+            return verdict, tx.id
         tx.state, tx.ended_at, tx.stop_reason = TxState.ENDED, cmd.timestamp, cmd.reason
         tx.stop_id_token = cmd.id_token.value if cmd.id_token else None
         tx.meter_stop_wh, tx.charging_state, tx.updated_at = cmd.meter_stop_wh, None, now
         await repo.insert_samples(sample_values(cmd.station_id, tx.evse_id or 0, tx.id, cmd.samples))
-        assert tx.id is not None
         uow.collect(events.TransactionEnded(cmd.station_id, tx.id, tx.energy_wh, cmd.reason))
         await uow.commit(publisher)
-        return verdict
+        return verdict, tx.id
 
 
 async def _orphan_stop(uow: UnitOfWork, cmd: TransactionStop, now: datetime) -> TransactionRow:
     key = f"unknown:{cmd.transaction_id}"
     tx = await uow.chargepoints.transaction_by_station_tx(cmd.station_id, key)
     if tx is None:
-        tx = TransactionRow(
-            station_id=cmd.station_id,
-            station_tx_id=key,
-            updated_at=now,
-            review_reason=f"StopTransaction for unknown transactionId {cmd.transaction_id}",
-        )
+        tx = TransactionRow(station_id=cmd.station_id, station_tx_id=key, updated_at=now)
+        _flag_start(tx, unknown_transaction(cmd.transaction_id))
         uow.chargepoints.add(tx)
         await uow.chargepoints.flush()
     return tx
@@ -181,7 +207,19 @@ async def record_transaction_event(
     cmd: TransactionEvent, *, uow: UnitOfWork, clock: Clock, publisher: EventPublisher
 ) -> AuthorizationResult | None:
     """Apply a 2.0.1 TransactionEvent. Events are idempotent by station, transaction and seqNo,
-    and may arrive in any order: the first one seen creates the transaction, Ended is final."""
+    and may arrive in any order: the first one seen creates the transaction, Ended is final.
+    Any event of an ended transaction is followed by its CDR, in a unit of work of its own: the
+    CDR waits for events that arrive late (see ``cdrs.EVENTS_GRACE``) and is written once."""
+    verdict, ended = await _record_event(cmd, uow, clock, publisher)
+    if ended is not None:
+        await cdrs.settle_after_stop(ended, uow=uow, clock=clock)
+    return verdict
+
+
+async def _record_event(
+    cmd: TransactionEvent, uow: UnitOfWork, clock: Clock, publisher: EventPublisher
+) -> tuple[AuthorizationResult | None, int | None]:
+    """The verdict on the event's token, and the transaction's id once it has ended."""
     now = clock.now()
     async with uow:
         repo = uow.chargepoints
@@ -189,7 +227,7 @@ async def record_transaction_event(
         if cmd.id_token is not None:
             verdict = await authorization(uow, cmd.id_token, now, check_concurrency=False)
         if await repo.transaction_event_seen(cmd.station_id, cmd.station_tx_id, cmd.seq_no):
-            return verdict
+            return verdict, None
         if (
             verdict is not None
             and cmd.id_token is not None
@@ -204,8 +242,13 @@ async def record_transaction_event(
             tx = TransactionRow(station_id=cmd.station_id, station_tx_id=cmd.station_tx_id, updated_at=now)
             repo.add(tx)
         was_active = tx.state == TxState.ACTIVE and not created
+        first_token = tx.id_token is None and cmd.id_token is not None
         _apply_event(tx, cmd)
         note_readings(tx, cmd.samples, now)
+        if first_token and verdict is not None and verdict.status is not AuthorizationStatus.ACCEPTED:
+            _flag_start(tx, unknown_token(verdict.status))
+        if created or cmd.event_type is TransactionEventType.STARTED:
+            await _pin_tariff(uow, tx)  # Started may come after other events queued offline
         if tx.evse_id is not None:
             await repo.ensure_evse(cmd.station_id, tx.evse_id)
         repo.add(_event_row(cmd, now))
@@ -214,12 +257,27 @@ async def record_transaction_event(
         await repo.insert_samples(sample_values(cmd.station_id, tx.evse_id or 0, tx.id, cmd.samples))
         if created:
             uow.collect(events.TransactionStarted(cmd.station_id, tx.id, tx.evse_id, tx.id_token))
+        if cmd.samples and tx.state == TxState.ACTIVE:
+            uow.collect(meter_event(cmd.station_id, tx.evse_id or 0, tx.id, cmd.samples, now))
         if tx.state == TxState.ENDED and (was_active or created):
             uow.collect(events.TransactionEnded(cmd.station_id, tx.id, tx.energy_wh, tx.stop_reason))
         # A twin of this event racing in on a second connection fails the unique key above: that
         # station gets InternalError, retries, and its retry is recognised as already applied.
         await uow.commit(publisher)
-        return verdict
+        return verdict, tx.id if tx.state == TxState.ENDED else None
+
+
+def _flag_start(tx: TransactionRow, reason: Reason) -> None:
+    """Note why the session will need a look; it joins the review queue when it ends."""
+    cdrs.note_reasons(tx, [*cdrs.start_reasons(tx), reason])
+
+
+async def _pin_tariff(uow: UnitOfWork, tx: TransactionRow) -> None:
+    """Pin the tariff version in force at the start: the session is priced under it, whatever
+    versions come later."""
+    at = tx.started_at or tx.updated_at
+    pinned = await tariff_services.tariff_for(uow, tx.station_id, tx.evse_id, at)
+    tx.tariff_version_id = pinned.version_id if pinned is not None else None
 
 
 def _apply_event(tx: TransactionRow, cmd: TransactionEvent) -> None:

@@ -23,6 +23,9 @@ from web.api import (
     problems,
     profiles,
     reservations,
+    sessions,
+    tariffs,
+    tenants,
 )
 
 
@@ -52,6 +55,7 @@ def create_app(settings: Settings, *, system: bootstrap.System | None = None) ->
     app.state.connection_count = lambda: len(system.connections)
     app.add_middleware(OcppEndpoint, ctx=system.gateway, connections=system.connections)
     problems.install(app)
+    tariffs.install(app)
     app.include_router(health.router)
     app.include_router(operator.router)
     app.include_router(commands.router)
@@ -63,4 +67,7 @@ def create_app(settings: Settings, *, system: bootstrap.System | None = None) ->
     app.include_router(reservations.router)
     app.include_router(local_list.router)
     app.include_router(profiles.router)
+    app.include_router(tenants.router)
+    app.include_router(tariffs.router)
+    app.include_router(sessions.router)
     return app

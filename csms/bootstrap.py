@@ -12,6 +12,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from chargepoints import services
+from chargepoints.live_cost import LiveCosts
 from chargepoints.model import MeterReport, RegistrationStatus
 from chargepoints.ports import Clock, FileStore, StationGateway, SystemClock
 from chargepoints.repository import UnitOfWork
@@ -49,6 +50,7 @@ class System:
     commands: CommandRunner
     station_gateway: StationGateway
     files: FileStore
+    live_costs: LiveCosts
     cluster: Cluster | None = None
     scheduler: AsyncIOScheduler | None = field(default=None)
 
@@ -60,6 +62,7 @@ class System:
         if self.cluster is not None:
             await self.cluster.start()
         self.message_log.start()
+        self.live_costs.start()
         if with_scheduler:
             self.scheduler = create_scheduler(self.settings, self.uow, self.clock)
             self.scheduler.start()
@@ -68,6 +71,7 @@ class System:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
         await self.commands.stop()
+        await self.live_costs.stop()
         await self.connections.close_all()
         if self.cluster is not None:
             await self.cluster.stop()
@@ -110,6 +114,15 @@ def build(settings: Settings, *, clock: Clock | None = None, bus: InProcessBus |
         )
     station_gateway: StationGateway = cluster or connections
     commands = CommandRunner(lambda: UnitOfWork(sessions), station_gateway, clock)
+    live_costs = LiveCosts(
+        lambda: UnitOfWork(sessions),
+        station_gateway,
+        bus,
+        clock,
+        update_interval_s=settings.cost_update_interval,
+        vendor_id=settings.cost_data_transfer_vendor,
+    )
+    bus.subscribe(live_costs.on_event)
     return System(
         settings,
         engine,
@@ -122,5 +135,6 @@ def build(settings: Settings, *, clock: Clock | None = None, bus: InProcessBus |
         commands,
         station_gateway,
         LocalFileStore(settings.data_dir),
+        live_costs,
         cluster,
     )

@@ -17,11 +17,40 @@ from csms import bootstrap, migrate, runtime
 from csms.app import create_app
 from csms.passwords import hash_password
 from csms.settings import LogLevel, Settings
-from emulator import StationSpec, run_fleet
+from emulator import Fleet, StationSpec
+from emulator.scenario import Arrivals, Scenario, SessionLength
+from tariffs import services as tariff_services
 
 SITE = "Demo Depot"
 PASSWORD = "demo-password-0001"
 TOKENS = [f"TAG-{n:04d}" for n in range(1, 21)]
+ACTOR = "demo"
+WEEKDAYS, WEEKEND = ["mon", "tue", "wed", "thu", "fri"], ["sat", "sun", "holiday"]
+
+
+def _band(name: str, days: list[str], start: str, end: str, energy: str, service: str) -> dict[str, object]:
+    times = {"start": start, "end": end}
+    return {"name": name, "days": days, **times, "energy_fee": energy, "service_fee": service}
+
+
+TARIFF = {
+    "bands": [
+        _band("valley", WEEKDAYS, "00:00", "07:00", "0.18", "0.10"),
+        _band("flat", WEEKDAYS, "07:00", "17:00", "0.26", "0.15"),
+        _band("peak", WEEKDAYS, "17:00", "21:00", "0.38", "0.20"),
+        _band("shoulder", WEEKDAYS, "21:00", "24:00", "0.26", "0.15"),
+        _band("weekend valley", WEEKEND, "00:00", "09:00", "0.16", "0.10"),
+        _band("weekend flat", WEEKEND, "09:00", "24:00", "0.22", "0.12"),
+    ],
+    "holidays": ["2026-12-25", "2026-12-26", "2027-01-01", "2027-04-27"],
+    "time_fee_per_minute": "0",
+    "idle_fee": {"per_minute": "0.10", "grace_minutes": 30, "cap": "12.00"},
+    "session_fee": "0.35",
+    "min_price": None,
+    "max_price": None,
+    "tax_rate": "0.21",
+}
+"""Time of use in euros, net of 21 % VAT: dearest in the evening peak, cheapest at night."""
 
 
 def station_specs(count: int, url_password: str) -> list[StationSpec]:
@@ -56,6 +85,14 @@ async def seed(system: bootstrap.System, specs: list[StationSpec]) -> None:
     for token in TOKENS:
         await admin.put_token(admin.TokenSpec(token), uow=system.uow(), clock=clock)
     await admin.put_token(admin.TokenSpec("BLOCKED-0001", TokenStatus.BLOCKED), uow=system.uow(), clock=clock)
+    tenant = await tariff_services.create_tenant("Demo Energy", "EUR", ACTOR, uow=system.uow(), clock=clock)
+    assert tenant.id is not None
+    view = await tariff_services.create_tariff(
+        tenant.id, "Time of use", TARIFF, clock.now(), ACTOR, uow=system.uow(), clock=clock
+    )
+    assert view.tariff.id is not None
+    target = tariff_services.Target(site_id=site_id)
+    await tariff_services.assign(view.tariff.id, target, ACTOR, uow=system.uow(), clock=clock)
 
 
 def run(settings: Settings, *, stations: int, duration: float) -> int:
@@ -73,7 +110,10 @@ def run(settings: Settings, *, stations: int, duration: float) -> int:
 async def _serve(settings: Settings, count: int, duration: float) -> None:
     system = bootstrap.build(settings)
     specs = station_specs(count, PASSWORD)
-    print(f"[2/4] seeding site '{SITE}', {count} stations and {len(TOKENS) + 1} id tokens", flush=True)
+    print(
+        f"[2/4] seeding site '{SITE}', {count} stations, {len(TOKENS) + 1} id tokens, a time-of-use tariff",
+        flush=True,
+    )
     await seed(system, specs)
     app = create_app(settings, system=system)
     options = {**runtime.uvicorn_options(settings), "log_level": "warning"}
@@ -87,16 +127,7 @@ async def _serve(settings: Settings, count: int, duration: float) -> None:
     base = f"http://{settings.host}:{settings.port}"
     print(f"[3/4] server up on {base}", flush=True)
     stop = asyncio.Event()
-    fleet = asyncio.create_task(
-        run_fleet(
-            f"ws://{settings.host}:{settings.port}/ocpp",
-            specs,
-            stop=stop,
-            id_tokens=TOKENS,
-            session_probability=0.5,
-            on_progress=_Progress(),
-        )
-    )
+    fleet = asyncio.create_task(_drive(f"ws://{settings.host}:{settings.port}/ocpp", specs, stop))
     _banner(base)
     if duration:
         asyncio.get_running_loop().call_later(duration, lambda: setattr(server, "should_exit", True))
@@ -104,6 +135,17 @@ async def _serve(settings: Settings, count: int, duration: float) -> None:
     stop.set()
     with contextlib.suppress(asyncio.CancelledError):
         await asyncio.wait_for(fleet, timeout=10)
+
+
+async def _drive(url: str, specs: list[StationSpec], stop: asyncio.Event) -> None:
+    """Short sessions, so that priced charge detail records show up within minutes."""
+    scenario = Scenario(
+        arrivals=Arrivals(probability=0.5),
+        sessions=SessionLength(min_minutes=1.0, max_minutes=4.0),
+        id_tokens=tuple(TOKENS),
+    )
+    async with Fleet(url, specs, scenario=scenario, on_progress=_Progress()) as fleet:
+        await fleet.run_until(stop)
 
 
 class _Progress:
@@ -125,6 +167,8 @@ def _banner(base: str) -> None:
         f"  Stations (live):     {base}/api/v1/operator/stations\n"
         f"  One station:         {base}/api/v1/operator/stations/DEMO-01\n"
         f"  Charging sessions:   {base}/api/v1/operator/transactions\n"
+        f"  Priced sessions:     {base}/api/v1/operator/cdrs  (CSV: {base}/api/v1/operator/cdrs.csv)\n"
+        f"  Tariff:              {base}/api/v1/operator/tariffs/1\n"
         f"  API documentation:   {base}/docs\n"
         f"  Health:              {base}/health\n"
         f"  OCPP endpoint:       {base.replace('http', 'ws')}/ocpp/<station id>  (password {PASSWORD})\n"

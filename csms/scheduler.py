@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable
+from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from chargepoints import jobs, reservations
+from chargepoints import cdrs, jobs, reservations, review
 from chargepoints.ports import Clock
 from chargepoints.repository import UnitOfWork
 from csms.settings import Settings
@@ -29,6 +30,20 @@ def create_scheduler(
         await reservations.expire(uow=make_uow(), clock=clock)
 
     scheduler.add_job(expire_reservations, "interval", minutes=1, id="expire-reservations", coalesce=True)
+
+    async def settle_sessions() -> None:
+        await cdrs.sweep(uow=make_uow(), clock=clock)
+
+    scheduler.add_job(
+        settle_sessions, "interval", minutes=5, id="settle-sessions", coalesce=True, max_instances=1
+    )
+
+    async def flag_stale_sessions() -> None:
+        await review.flag_stale(
+            uow=make_uow(), clock=clock, after=timedelta(hours=settings.stale_session_hours)
+        )
+
+    scheduler.add_job(flag_stale_sessions, "interval", minutes=15, id="flag-stale-sessions", coalesce=True)
     # Long-lived objects (connections, handlers) are frozen so the collector stops rescanning
     # them: at thousands of connections a full collection otherwise stalls replies for seconds.
     scheduler.add_job(gc.freeze, "interval", minutes=5, id="gc-freeze")

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     node_id: str | None = None
     public_url: str | None = None
     data_dir: str = "csms-data"
+    stale_session_hours: int = Field(default=24, ge=1)  # a running session silent this long is flagged
+    cost_update_interval: float = Field(default=60.0, ge=0)  # s between a session's CostUpdated; 0: never
+    cost_data_transfer_vendor: str | None = Field(default=None, max_length=255)  # 1.6 running cost, if set
 
     @field_validator("database_url")
     @classmethod

@@ -48,6 +48,11 @@ def _gateway(request: Request) -> StationGateway:
     return gateway
 
 
+def actor(request: Request) -> str:
+    """Who asked, for the command and audit logs (the operator API has no login yet)."""
+    return f"api@{request.client.host if request.client else 'unknown'}"
+
+
 class Pagination:
     def __init__(
         self,

@@ -17,7 +17,7 @@ from chargepoints import bulk, queries
 from chargepoints.errors import StationNotFound
 from chargepoints.operations import Operation, Reset, ResetKind
 from web.api.operations import ChangeConfigurationIn
-from web.deps import ClockDep, CommandsDep, GatewayDep, PageDep, SessionDep, UowDep
+from web.deps import ClockDep, CommandsDep, GatewayDep, PageDep, SessionDep, UowDep, actor
 
 router = APIRouter(prefix="/api/v1/operator/bulk", tags=["bulk operations"])
 CONCURRENCY = 20
@@ -76,12 +76,11 @@ class Launch:
 
     async def __call__(self, kind: str, operations: Mapping[str, Operation]) -> queries.BulkJobPublic:
         await self.session.commit()  # release the connection: SQLite has one, and queueing needs it
-        client = self.request.client
         try:
             job = await bulk.queue_job(
                 kind,
                 operations,
-                requester=f"api@{client.host if client else 'unknown'}",
+                requester=actor(self.request),
                 uow=self.uow,
                 gateway=self.gateway,
                 clock=self.clock,

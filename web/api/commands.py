@@ -12,7 +12,7 @@ from chargepoints import commands, queries
 from chargepoints.errors import InvalidCommand, StationNotFound
 from chargepoints.model import CommandStatus
 from web.api.operator import Page
-from web.deps import ClockDep, CommandsDep, GatewayDep, PageDep, SessionDep, UowDep
+from web.deps import ClockDep, CommandsDep, GatewayDep, PageDep, SessionDep, UowDep, actor
 
 router = APIRouter(prefix="/api/v1/operator", tags=["commands"])
 StationId = Annotated[str, Path(max_length=48)]
@@ -30,10 +30,6 @@ class CommandRequest(BaseModel):
     payload: dict[str, Any] = Field(default_factory=dict, examples=[{"type": "Soft"}])
 
 
-def _requester(request: Request) -> str:
-    return f"api@{request.client.host if request.client else 'unknown'}"
-
-
 async def _queue(
     station_id: str, body: CommandRequest, request: Request, uow: UowDep, clock: ClockDep, gateway: GatewayDep
 ) -> int:
@@ -43,7 +39,7 @@ async def _queue(
         raise HTTPException(422, str(exc)) from None
     try:
         return await commands.queue_command(
-            station_id, body.action, body.payload, requester=_requester(request), uow=uow, clock=clock
+            station_id, body.action, body.payload, requester=actor(request), uow=uow, clock=clock
         )
     except StationNotFound:
         raise HTTPException(404, f"Station {station_id} not found") from None

@@ -8,7 +8,7 @@ from chargepoints import commands, queries
 from chargepoints.errors import InvalidCommand
 from chargepoints.operations import Operation
 from chargepoints.tables import CommandRow
-from web.deps import ClockDep, CommandsDep, GatewayDep, SessionDep, UowDep
+from web.deps import ClockDep, CommandsDep, GatewayDep, SessionDep, UowDep, actor
 
 
 async def send_and_wait(
@@ -28,9 +28,8 @@ async def send_and_wait(
         gateway.check(station_id, action, payload)
     except InvalidCommand as exc:
         raise HTTPException(422, str(exc)) from None
-    requester = f"api@{request.client.host if request.client else 'unknown'}"
     command_id = await commands.queue_command(
-        station_id, action, payload, requester=requester, uow=uow, clock=clock
+        station_id, action, payload, requester=actor(request), uow=uow, clock=clock
     )
     return await runner.run(command_id)
 

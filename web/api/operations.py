@@ -46,7 +46,7 @@ from chargepoints.operations import (
     VariableValue,
     new_request_id,
 )
-from web.deps import ClockDep, CommandsDep, GatewayDep, SessionDep, UowDep
+from web.deps import ClockDep, CommandsDep, GatewayDep, SessionDep, UowDep, actor
 
 router = APIRouter(prefix="/api/v1/operator/stations/{station_id}", tags=["operations"])
 StationId = Annotated[str, Path(max_length=48)]
@@ -79,9 +79,8 @@ async def operate(
         gateway.check(station_id, action, payload)
     except InvalidCommand as exc:
         raise HTTPException(422, str(exc)) from None
-    requester = f"api@{request.client.host if request.client else 'unknown'}"
     command_id = await commands.queue_command(
-        station_id, action, payload, requester=requester, uow=uow, clock=clock
+        station_id, action, payload, requester=actor(request), uow=uow, clock=clock
     )
     runner.start(command_id)
     queued = await queries.command(session, command_id)

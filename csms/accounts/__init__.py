@@ -1,0 +1,1 @@
+"""Accounts: tenants now; users, roles, login, vehicles and invitations later."""
