@@ -217,11 +217,13 @@ async def write(
     if tx.tariff_version_id is not None:
         pinned = await tariff_services.pinned(uow, tx.tariff_version_id, tx.station_id)
     price = pricing.price(pinned.tariff, usage, ZoneInfo(pinned.time_zone)) if pinned else None
+    token = await uow.chargepoints.token(tx.id_token) if tx.id_token else None
     row = CdrRow(
         transaction_id=tx.id,
         station_id=tx.station_id,
         evse_id=tx.evse_id,
         id_token=tx.id_token,
+        driver_id=token.user_id if token else None,  # the account the token belonged to when billed
         tariff_id=pinned.tariff_id if pinned else None,
         tariff_version_id=tx.tariff_version_id,
         currency=price.currency if price else None,

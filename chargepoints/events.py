@@ -45,6 +45,7 @@ class MeterValuesRecorded(Event):
     energy_wh: float | None
     power_w: float | None
     at: datetime
+    soc: float | None = None  # the EV's state of charge in percent, when the station reports it
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+import csms.accounts.tables  # noqa: F401  (sites belong to tenants, cards to users)
 import tariffs.tables  # noqa: F401  (sessions and records refer to tariff versions)
 from csms.db import Money, UtcDateTime
 
@@ -24,6 +25,10 @@ class SiteRow(SQLModel, table=True):
     latitude: float | None = None
     longitude: float | None = None
     time_zone: str = Field(default="UTC", max_length=64)
+    tenant_id: int | None = Field(default=None, foreign_key="tenants.id", ondelete="SET NULL", index=True)
+    # {"mon": [["08:00", "20:00"]], ...} in the site's time zone; None: always open.
+    opening_hours: dict[str, list[list[str]]] | None = Field(default=None, sa_type=JSON)
+    photos: list[str] = Field(default_factory=list, sa_type=JSON)  # image URLs
     created_at: datetime = Field(sa_type=UtcDateTime)
 
 
@@ -106,6 +111,7 @@ class IdTokenRow(SQLModel, table=True):
     expires_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     group_id: str | None = Field(default=None, max_length=255)
     master_pass: bool = False
+    user_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL", index=True)
     created_at: datetime = Field(sa_type=UtcDateTime)
 
 

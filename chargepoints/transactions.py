@@ -98,6 +98,7 @@ def meter_event(
     """What live views (and the running cost) learn from a batch of samples."""
     readings = register_readings(samples)
     power = [s.value for s in samples if s.measurand == "Power.Active.Import" and s.phase is None]
+    soc = [s.value for s in samples if s.measurand == "SoC"]
     return events.MeterValuesRecorded(
         station_id,
         evse_id,
@@ -105,6 +106,7 @@ def meter_event(
         readings[-1] if readings else None,
         power[-1] if power else None,
         samples[-1].timestamp if samples else now,
+        soc[-1] if soc else None,
     )
 
 

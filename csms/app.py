@@ -5,21 +5,32 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 
 from csms import bootstrap
+from csms.bus import RedisBus
 from csms.ocpp.server import OcppEndpoint
 from csms.settings import Settings
+from web import callers, cors, idempotency, ratelimit, signing
 from web.api import (
     admin,
+    api_clients,
+    auth,
     bulk,
     commands,
+    driver_reservations,
+    driver_sessions,
+    driver_stations,
+    feedback,
     files,
     health,
     local_list,
+    me,
     operations,
     operator,
+    orders,
     problems,
     profiles,
     reservations,
@@ -53,9 +64,19 @@ def create_app(settings: Settings, *, system: bootstrap.System | None = None) ->
     app.state.sessions = system.sessions
     app.state.station_gateway = system.station_gateway
     app.state.connection_count = lambda: len(system.connections)
+    # Each add_middleware wraps the ones before it: idempotency runs innermost, then request
+    # signatures, rate limits and CORS; the OCPP endpoint stays outermost (see OcppEndpoint).
+    identify = callers.bearer_users(system.auth.secret_key, system.clock)
+    ttl = timedelta(hours=settings.idempotency_ttl_hours)
+    idempotency.install(app, sessions=system.sessions, clock=system.clock, ttl=ttl, identify=identify)
+    signing.install(app, sessions=system.sessions, clock=system.clock, server_key=system.auth.secret_key)
+    redis = system.bus.redis if isinstance(system.bus, RedisBus) else None  # several nodes: shared buckets
+    ratelimit.install(app, settings, identify=identify, redis=redis)
+    cors.install(app, settings.cors_origin_list)
     app.add_middleware(OcppEndpoint, ctx=system.gateway, connections=system.connections)
     problems.install(app)
     tariffs.install(app)
+    auth.install(app)
     app.include_router(health.router)
     app.include_router(operator.router)
     app.include_router(commands.router)
@@ -70,4 +91,13 @@ def create_app(settings: Settings, *, system: bootstrap.System | None = None) ->
     app.include_router(tenants.router)
     app.include_router(tariffs.router)
     app.include_router(sessions.router)
+    app.include_router(auth.router)
+    app.include_router(me.router)
+    app.include_router(api_clients.router)
+    app.include_router(driver_stations.router)
+    app.include_router(feedback.driver)
+    app.include_router(feedback.operator)
+    app.include_router(driver_sessions.router)
+    app.include_router(orders.router)
+    app.include_router(driver_reservations.router)
     return app

@@ -7,15 +7,20 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from chargepoints import services
+from chargepoints.driver_sessions import PaymentGuard, PostPaid
 from chargepoints.live_cost import LiveCosts
 from chargepoints.model import MeterReport, RegistrationStatus
 from chargepoints.ports import Clock, FileStore, StationGateway, SystemClock
 from chargepoints.repository import UnitOfWork
+from csms.accounts.model import AuthConfig
+from csms.accounts.ports import SmsSender
+from csms.accounts.tokens import load_secret_key
 from csms.batching import GroupCommit
 from csms.bus import InProcessBus, RedisBus
 from csms.commands import CommandRunner
@@ -27,6 +32,8 @@ from csms.ocpp.context import GatewayContext
 from csms.ocpp.message_log import MessageLog
 from csms.scheduler import create_scheduler
 from csms.settings import Settings, UnknownStationPolicy
+from csms.sms import sms_sender
+from web.live import LiveHub
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +58,12 @@ class System:
     station_gateway: StationGateway
     files: FileStore
     live_costs: LiveCosts
+    auth: AuthConfig
+    sms: SmsSender
     cluster: Cluster | None = None
     scheduler: AsyncIOScheduler | None = field(default=None)
+    live: LiveHub = field(default_factory=LiveHub)  # driver live progress, fed by the bus
+    payments: PaymentGuard = field(default_factory=PostPaid)  # the wallet's check goes here
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions)
@@ -123,6 +134,8 @@ def build(settings: Settings, *, clock: Clock | None = None, bus: InProcessBus |
         vendor_id=settings.cost_data_transfer_vendor,
     )
     bus.subscribe(live_costs.on_event)
+    live = LiveHub()
+    bus.subscribe(live.on_event)
     return System(
         settings,
         engine,
@@ -136,5 +149,16 @@ def build(settings: Settings, *, clock: Clock | None = None, bus: InProcessBus |
         station_gateway,
         LocalFileStore(settings.data_dir),
         live_costs,
+        _auth_config(settings),
+        sms_sender(settings),
         cluster,
+        live=live,
     )
+
+
+def _auth_config(settings: Settings) -> AuthConfig:
+    configured = settings.secret_key.get_secret_value() if settings.secret_key else None
+    if configured is None and settings.redis_url:
+        log.warning("CSMS_SECRET_KEY is unset: each node signs tokens with its own key, so set one")
+    key = load_secret_key(configured, settings.data_dir)
+    return AuthConfig(key, timedelta(seconds=settings.sms_code_ttl))

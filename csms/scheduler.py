@@ -11,7 +11,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from chargepoints import cdrs, jobs, reservations, review
 from chargepoints.ports import Clock
 from chargepoints.repository import UnitOfWork
+from csms.accounts import jobs as account_jobs
 from csms.settings import Settings
+from web import idempotency, signing
 
 
 def create_scheduler(
@@ -44,6 +46,21 @@ def create_scheduler(
         )
 
     scheduler.add_job(flag_stale_sessions, "interval", minutes=15, id="flag-stale-sessions", coalesce=True)
+
+    async def purge_api_keys() -> None:
+        await idempotency.purge_expired(uow=make_uow(), clock=clock)
+        await signing.purge_nonces(uow=make_uow(), clock=clock)
+
+    scheduler.add_job(
+        purge_api_keys, "interval", minutes=10, id="purge-api-keys", coalesce=True, max_instances=1
+    )
+
+    async def purge_accounts() -> None:
+        await account_jobs.purge_expired(uow=make_uow(), clock=clock)
+
+    scheduler.add_job(
+        purge_accounts, "interval", hours=1, id="purge-accounts", coalesce=True, max_instances=1
+    )
     # Long-lived objects (connections, handlers) are frozen so the collector stops rescanning
     # them: at thousands of connections a full collection otherwise stalls replies for seconds.
     scheduler.add_job(gc.freeze, "interval", minutes=5, id="gc-freeze")

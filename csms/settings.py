@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -47,6 +47,14 @@ class Settings(BaseSettings):
     stale_session_hours: int = Field(default=24, ge=1)  # a running session silent this long is flagged
     cost_update_interval: float = Field(default=60.0, ge=0)  # s between a session's CostUpdated; 0: never
     cost_data_transfer_vendor: str | None = Field(default=None, max_length=255)  # 1.6 running cost, if set
+    start_wait: float = Field(default=20.0, gt=0, le=120)  # s a driver's start waits for the session
+    secret_key: SecretStr | None = None  # signs access tokens; unset: one kept in <data_dir>/secret_key
+    sms_code_ttl: int = Field(default=300, ge=60, le=3600)  # s an SMS log-in code stays valid
+    sms_webhook_url: str | None = None  # gateway that gets {phone, text} as JSON; unset: codes are logged
+    idempotency_ttl_hours: int = Field(default=24, ge=1)  # how long an Idempotency-Key's answer is kept
+    rate_limit_per_minute: int = Field(default=120, ge=0)  # per user (or anonymous IP) on /api/v1; 0: off
+    rate_limit_ip_per_minute: int = Field(default=600, ge=0)  # per client IP on /api/v1; 0: off
+    cors_origins: str = ""  # comma-separated origins allowed to call /api/ from a browser; empty: none
 
     @field_validator("database_url")
     @classmethod
@@ -70,6 +78,24 @@ class Settings(BaseSettings):
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
+    @field_validator("secret_key")
+    @classmethod
+    def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or value.get_secret_value() == "":
+            return None
+        if len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters (try: openssl rand -base64 48)")
+        return value
+
+    @field_validator("sms_webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
     @field_validator("public_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
@@ -82,6 +108,10 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip().rstrip("/") for origin in self.cors_origins.split(",") if origin.strip()]
 
 
 def normalise_database_url(url: str) -> str:

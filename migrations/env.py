@@ -7,10 +7,12 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
+import chargepoints.feedback_tables
 import chargepoints.tables  # noqa: F401  (registers the tables on the metadata)
 import csms.accounts.tables
 import csms.audit  # noqa: F401
 import tariffs.tables  # noqa: F401
+import web.quality_tables  # noqa: F401
 from csms.db import create_engine, metadata
 from csms.settings import load_settings
 

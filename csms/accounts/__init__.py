@@ -1,1 +1,1 @@
-"""Accounts: tenants now; users, roles, login, vehicles and invitations later."""
+"""Accounts: tenants, users and their roles, log-in and tokens, and the driver's profile."""

@@ -20,7 +20,7 @@ from chargepoints.errors import (
 from chargepoints.model import RegistrationStatus, TokenStatus
 from csms.passwords import hash_password
 from web.api.operator import Page
-from web.deps import ClockDep, GatewayDep, PageDep, SessionDep, UowDep
+from web.deps import DB_INT_MAX, ClockDep, GatewayDep, PageDep, SessionDep, UowDep
 
 router = APIRouter(prefix="/api/v1/operator", tags=["administration"])
 StationId = Annotated[str, Path(max_length=48)]
@@ -44,7 +44,7 @@ class StationIn(BaseModel):
     id: str = Field(max_length=48, examples=["CP-17"])
     password: Password | None = None
     registration_status: RegistrationStatus = RegistrationStatus.ACCEPTED
-    site_id: int | None = None
+    site_id: int | None = Field(default=None, ge=1, le=DB_INT_MAX)
     lenient: bool = Field(default=False, description="Repair known vendor schema breaks instead of refusing")
     evses: list[EvseIn] = Field(default_factory=list)
 
@@ -52,7 +52,7 @@ class StationIn(BaseModel):
 class StationPatch(BaseModel):
     password: Password | None = None
     registration_status: RegistrationStatus | None = None
-    site_id: int | None = None
+    site_id: int | None = Field(default=None, ge=1, le=DB_INT_MAX)
     lenient: bool | None = None
     evses: list[EvseIn] | None = None
 
@@ -102,6 +102,16 @@ async def _detail(session: SessionDep, gateway: GatewayDep, station_id: str) -> 
     return detail
 
 
+async def _require_site(uow: UowDep, site_id: int | None) -> None:
+    """A missing site is the request's fault (422), not a foreign-key failure (500)."""
+    if site_id is None:
+        return
+    async with uow:
+        found = await queries.site_station_ids(uow.session, site_id)
+    if found is None:
+        raise HTTPException(422, f"Site {site_id} not found")
+
+
 @router.post("/stations", status_code=status.HTTP_201_CREATED)
 async def create_station(
     body: StationIn, uow: UowDep, clock: ClockDep, session: SessionDep, gateway: GatewayDep
@@ -113,6 +123,7 @@ async def create_station(
         body.site_id,
         body.lenient,
     )
+    await _require_site(uow, body.site_id)
     try:
         await admin.create_station(spec, _evses(body.evses), uow=uow, clock=clock)
     except InvalidStationId as exc:
@@ -132,9 +143,12 @@ async def update_station(
     gateway: GatewayDep,
 ) -> queries.StationDetail:
     changes: dict[str, Any] = body.model_dump(include=body.model_fields_set - {"password", "evses"})
+    # null leaves a column as it is; only site_id may be cleared (the station leaves its site)
+    changes = {name: value for name, value in changes.items() if value is not None or name == "site_id"}
     if "password" in body.model_fields_set:
         changes["password_hash"] = hash_password(body.password) if body.password else None
     evses = _evses(body.evses) if body.evses is not None else None
+    await _require_site(uow, body.site_id)
     try:
         await admin.update_station(station_id, changes, evses, uow=uow, clock=clock)
     except StationNotFound:

@@ -12,7 +12,7 @@ from chargepoints import commands, queries
 from chargepoints.errors import InvalidCommand, StationNotFound
 from chargepoints.model import CommandStatus
 from web.api.operator import Page
-from web.deps import ClockDep, CommandsDep, GatewayDep, PageDep, SessionDep, UowDep, actor
+from web.deps import ClockDep, CommandsDep, DbId, GatewayDep, PageDep, SessionDep, UowDep, actor
 
 router = APIRouter(prefix="/api/v1/operator", tags=["commands"])
 StationId = Annotated[str, Path(max_length=48)]
@@ -100,7 +100,7 @@ async def list_commands(
 
 @router.get("/commands/{command_id}")
 async def get_command(
-    command_id: int,
+    command_id: DbId,
     session: SessionDep,
     wait: Annotated[float, Query(ge=0, le=60, description="Seconds to wait for a final status")] = 0,
 ) -> queries.CommandPublic:

@@ -13,7 +13,7 @@ from chargepoints import files, queries
 from chargepoints.files import FileNotFound, UpdateFirmware, UploadLog
 from chargepoints.tables import StoredFileRow
 from web.api.operations import operate
-from web.deps import ClockDep, CommandsDep, FilesDep, GatewayDep, SessionDep, SettingsDep, UowDep
+from web.deps import ClockDep, CommandsDep, DbId, FilesDep, GatewayDep, SessionDep, SettingsDep, UowDep
 
 operator = APIRouter(prefix="/api/v1/operator", tags=["firmware and logs"])
 stations = APIRouter(prefix="/files", tags=["station file transfer"], include_in_schema=False)
@@ -125,7 +125,7 @@ async def upload_log(
 
 
 @operator.get("/uploads/{file_id}")
-async def upload_info(file_id: int, uow: UowDep) -> StoredFile:
+async def upload_info(file_id: DbId, uow: UowDep) -> StoredFile:
     try:
         row = await files.stored_file(file_id, uow=uow)
     except FileNotFound:
@@ -134,7 +134,7 @@ async def upload_info(file_id: int, uow: UowDep) -> StoredFile:
 
 
 @operator.get("/uploads/{file_id}/content")
-async def upload_content(file_id: int, uow: UowDep, store: FilesDep) -> Response:
+async def upload_content(file_id: DbId, uow: UowDep, store: FilesDep) -> Response:
     try:
         row = await files.stored_file(file_id, uow=uow)
     except FileNotFound:

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from chargepoints import queries
 from chargepoints.model import TxState
-from web.deps import GatewayDep, PageDep, SessionDep
+from web.deps import DbId, GatewayDep, PageDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/operator", tags=["operator"])
 T = TypeVar("T")
@@ -60,7 +60,7 @@ async def list_transactions(
 
 
 @router.get("/transactions/{transaction_id}", response_model=queries.TransactionDetail)
-async def get_transaction(transaction_id: int, session: SessionDep) -> queries.TransactionDetail:
+async def get_transaction(transaction_id: DbId, session: SessionDep) -> queries.TransactionDetail:
     detail = await queries.transaction_detail(session, transaction_id)
     if detail is None:
         raise HTTPException(404, f"Transaction {transaction_id} not found")

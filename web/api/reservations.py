@@ -16,7 +16,7 @@ from chargepoints.reservations import CancelReservation, ReservationNotFound, Re
 from chargepoints.tables import CommandRow, ReservationRow
 from web.api.dispatch import booted_version, send_and_wait
 from web.api.operator import Page
-from web.deps import ClockDep, CommandsDep, GatewayDep, PageDep, SessionDep, UowDep
+from web.deps import ClockDep, CommandsDep, DbId, GatewayDep, PageDep, SessionDep, UowDep
 
 router = APIRouter(prefix="/api/v1/operator", tags=["reservations"])
 
@@ -80,7 +80,7 @@ async def reserve(
 
 @router.delete("/reservations/{reservation_id}")
 async def cancel(
-    reservation_id: int,
+    reservation_id: DbId,
     request: Request,
     session: SessionDep,
     uow: UowDep,

@@ -20,7 +20,7 @@ from chargepoints.repository import UnitOfWork
 from chargepoints.tables import CdrRow, TransactionRow
 from tariffs.pricing import minor_unit
 from web.api.operator import Page
-from web.deps import ClockDep, PageDep, SessionDep, UowDep, actor
+from web.deps import ClockDep, DbId, PageDep, SessionDep, UowDep, actor
 
 router = APIRouter(prefix="/api/v1/operator", tags=["sessions"])
 
@@ -140,7 +140,7 @@ async def review_queue(session: SessionDep, page: PageDep) -> Page[ReviewItem]:
 
 @router.post("/sessions/{transaction_id}/review")
 async def review_session(
-    transaction_id: int, body: Annotated[ReviewIn, Body()], request: Request, uow: UowDep, clock: ClockDep
+    transaction_id: DbId, body: Annotated[ReviewIn, Body()], request: Request, uow: UowDep, clock: ClockDep
 ) -> ReviewOut:
     """Accept, correct or void a flagged session: 404 if unknown, 409 if it is not pending."""
     decision: review.Decision
@@ -234,7 +234,7 @@ def _csv_value(value: object) -> object:
 
 
 @router.get("/cdrs/{cdr_id}")
-async def get_cdr(cdr_id: int, session: SessionDep) -> CdrOut:
+async def get_cdr(cdr_id: DbId, session: SessionDep) -> CdrOut:
     row = await session.get(CdrRow, cdr_id)
     if row is None:
         raise HTTPException(404, f"CDR {cdr_id} not found")

@@ -17,7 +17,7 @@ from tariffs.model import Price
 from tariffs.tables import TariffAssignmentRow, TariffVersionRow
 from web.api.operator import Page
 from web.api.problems import problem
-from web.deps import ClockDep, PageDep, UowDep, actor
+from web.deps import BodyId, ClockDep, DbId, PageDep, UowDep, actor, text
 
 router = APIRouter(prefix="/api/v1/operator/tariffs", tags=["tariffs"])
 
@@ -25,7 +25,9 @@ Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun", "holiday"]
 Amount = Annotated[
     str,
     Field(
-        pattern=r"^-?\d+(\.\d+)?$", description="A decimal as a string, in the currency", examples=["0.30"]
+        pattern=r"^-?\d{1,9}(\.\d{1,8})?$",
+        description="A decimal as a string, in the currency (at most 9 digits and 8 decimals)",
+        examples=["0.30"],
     ),
 ]
 WallTime = Annotated[str, Field(pattern=r"^\d\d:\d\d(:\d\d)?$", description="HH:MM or HH:MM:SS, site time")]
@@ -36,7 +38,7 @@ class Band(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=50, examples=["peak"])
+    name: Annotated[str, text(50)] = Field(examples=["peak"])
     days: list[Day] = Field(min_length=1, description='"holiday" applies on the listed holidays')
     start: WallTime = Field(examples=["08:00"])
     end: WallTime = Field(examples=["24:00"], description="24:00 is midnight at the end of the day")
@@ -50,7 +52,7 @@ class IdleFee(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     per_minute: Amount
-    grace_minutes: int = Field(default=0, ge=0)
+    grace_minutes: int = Field(default=0, ge=0, le=7 * 24 * 60)
     cap: Amount | None = None
 
 
@@ -71,8 +73,8 @@ class Definition(BaseModel):
 
 
 class TariffIn(BaseModel):
-    tenant_id: int
-    name: str = Field(min_length=1, max_length=100)
+    tenant_id: BodyId
+    name: Annotated[str, text(100)]
     valid_from: AwareDatetime | None = Field(default=None, description="When version 1 applies; default now")
     definition: Definition
 
@@ -87,9 +89,9 @@ class VersionIn(BaseModel):
 class Assignment(BaseModel):
     """A site, a station, or one EVSE of a station."""
 
-    site_id: int | None = None
-    station_id: str | None = Field(default=None, max_length=48)
-    evse_id: int | None = Field(default=None, ge=1)
+    site_id: BodyId | None = None
+    station_id: Annotated[str, text(48)] | None = None
+    evse_id: BodyId | None = None
 
     @model_validator(mode="after")
     def _one_target(self) -> Self:
@@ -232,14 +234,14 @@ async def list_tariffs(uow: UowDep, page: PageDep, tenant_id: int | None = None)
 
 
 @router.get("/{tariff_id}")
-async def get_tariff(tariff_id: int, uow: UowDep) -> TariffDetail:
+async def get_tariff(tariff_id: DbId, uow: UowDep) -> TariffDetail:
     """The tariff with every version (oldest first) and where it is assigned."""
     return _detail(await services.get_tariff(tariff_id, uow=uow))
 
 
 @router.post("/{tariff_id}/versions", status_code=status.HTTP_201_CREATED)
 async def add_version(
-    tariff_id: int, body: VersionIn, request: Request, uow: UowDep, clock: ClockDep
+    tariff_id: DbId, body: VersionIn, request: Request, uow: UowDep, clock: ClockDep
 ) -> VersionOut:
     """A new version; sessions started under earlier ones keep their price."""
     definition = body.definition.model_dump(mode="json")
@@ -250,14 +252,14 @@ async def add_version(
 
 
 @router.post("/{tariff_id}/archive")
-async def archive(tariff_id: int, request: Request, uow: UowDep, clock: ClockDep) -> TariffOut:
+async def archive(tariff_id: DbId, request: Request, uow: UowDep, clock: ClockDep) -> TariffOut:
     row = await services.archive(tariff_id, actor(request), uow=uow, clock=clock)
     return TariffOut.model_validate(row, from_attributes=True)
 
 
 @router.put("/{tariff_id}/assignments")
 async def assign(
-    tariff_id: int, body: Assignment, request: Request, uow: UowDep, clock: ClockDep
+    tariff_id: DbId, body: Assignment, request: Request, uow: UowDep, clock: ClockDep
 ) -> Assignment:
     """Make this the target's tariff, replacing the one it had."""
     row = await services.assign(tariff_id, body.target(), actor(request), uow=uow, clock=clock)
@@ -266,14 +268,14 @@ async def assign(
 
 @router.delete("/{tariff_id}/assignments", status_code=status.HTTP_204_NO_CONTENT)
 async def unassign(
-    tariff_id: int, body: Assignment, request: Request, uow: UowDep, clock: ClockDep
+    tariff_id: DbId, body: Assignment, request: Request, uow: UowDep, clock: ClockDep
 ) -> Response:
     await services.unassign(tariff_id, body.target(), actor(request), uow=uow, clock=clock)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/{tariff_id}/price")
-async def price(tariff_id: int, query: Annotated[PriceQuery, Query()], uow: UowDep) -> PriceOut:
+async def price(tariff_id: DbId, query: Annotated[PriceQuery, Query()], uow: UowDep) -> PriceOut:
     """What this session would cost, itemised."""
     usage = services.even_usage(query.started_at, query.ended_at, query.energy_wh, query.idle_minutes)
     preview = await services.preview(

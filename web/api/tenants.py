@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, Field
 
 from tariffs import services
 from web.api.operator import Page
-from web.deps import ClockDep, PageDep, UowDep, actor
+from web.deps import ClockDep, PageDep, UowDep, actor, text
 
 router = APIRouter(prefix="/api/v1/operator", tags=["tariffs"])
 
 
 class TenantIn(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
+    name: Annotated[str, text(100)]
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code", examples=["EUR"])
 
 
