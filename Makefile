@@ -24,6 +24,7 @@ lint: $(STAMP)
 
 test: $(STAMP)
 	@bash .ci/services
+	@bash .ci/browser
 	@$(MAKE) --no-print-directory lint
 	$(BIN)/pytest
 

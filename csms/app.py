@@ -13,7 +13,7 @@ from csms import bootstrap
 from csms.bus import RedisBus
 from csms.ocpp.server import OcppEndpoint
 from csms.settings import Settings
-from web import callers, cors, idempotency, ratelimit, signing
+from web import callers, cors, idempotency, portal, ratelimit, signing
 from web.api import (
     admin,
     api_clients,
@@ -100,4 +100,5 @@ def create_app(settings: Settings, *, system: bootstrap.System | None = None) ->
     app.include_router(driver_sessions.router)
     app.include_router(orders.router)
     app.include_router(driver_reservations.router)
+    portal.install(app)  # after the API's error handlers: it answers only /portal with pages
     return app

@@ -12,7 +12,7 @@ from datetime import timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from chargepoints import services
+from chargepoints import alarms, services
 from chargepoints.driver_sessions import PaymentGuard, PostPaid
 from chargepoints.live_cost import LiveCosts
 from chargepoints.model import MeterReport, RegistrationStatus
@@ -58,6 +58,7 @@ class System:
     station_gateway: StationGateway
     files: FileStore
     live_costs: LiveCosts
+    alarms: alarms.AlarmRaiser
     auth: AuthConfig
     sms: SmsSender
     cluster: Cluster | None = None
@@ -74,8 +75,9 @@ class System:
             await self.cluster.start()
         self.message_log.start()
         self.live_costs.start()
+        self.alarms.start()
         if with_scheduler:
-            self.scheduler = create_scheduler(self.settings, self.uow, self.clock)
+            self.scheduler = create_scheduler(self.settings, self.uow, self.clock, self.station_gateway)
             self.scheduler.start()
 
     async def stop(self) -> None:
@@ -83,6 +85,7 @@ class System:
             self.scheduler.shutdown(wait=False)
         await self.commands.stop()
         await self.live_costs.stop()
+        await self.alarms.stop()
         await self.connections.close_all()
         if self.cluster is not None:
             await self.cluster.stop()
@@ -136,6 +139,8 @@ def build(settings: Settings, *, clock: Clock | None = None, bus: InProcessBus |
     bus.subscribe(live_costs.on_event)
     live = LiveHub()
     bus.subscribe(live.on_event)
+    alarm_raiser = alarms.AlarmRaiser(lambda: UnitOfWork(sessions), clock, station_gateway)
+    bus.subscribe(alarm_raiser.on_event)
     return System(
         settings,
         engine,
@@ -149,6 +154,7 @@ def build(settings: Settings, *, clock: Clock | None = None, bus: InProcessBus |
         station_gateway,
         LocalFileStore(settings.data_dir),
         live_costs,
+        alarm_raiser,
         _auth_config(settings),
         sms_sender(settings),
         cluster,

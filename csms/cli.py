@@ -1,9 +1,10 @@
-"""The ``csms`` command: run the server, migrate, provision stations and tokens, run the demo."""
+"""The ``csms`` command: run the server, migrate, provision stations, tokens and portal users, the demo."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
@@ -17,6 +18,11 @@ from chargepoints.model import RegistrationStatus, TokenStatus
 from chargepoints.ports import SystemClock
 from chargepoints.repository import UnitOfWork
 from csms import demo, migrate, runtime
+from csms.accounts import portal
+from csms.accounts import services as accounts
+from csms.accounts.errors import AccountError
+from csms.accounts.model import NewUser, Role
+from csms.accounts.repository import AccountsUnitOfWork
 from csms.app import create_app
 from csms.db import create_engine, session_factory
 from csms.passwords import hash_password
@@ -73,6 +79,18 @@ def _parser() -> argparse.ArgumentParser:
     tadd.add_argument("--type", default="ISO14443", help="2.0.1 IdTokenType (default ISO14443)")
     tadd.add_argument("--database-url")
     tadd.set_defaults(handler=_token_add)
+
+    user = commands.add_parser("user", help="portal log-ins").add_subparsers(title="actions")
+    uadd = user.add_parser("add", help="create an administrator, operator or investor who logs in to /portal")
+    uadd.add_argument("--role", choices=sorted(portal.PORTAL_ROLES), required=True)
+    uadd.add_argument("--tenant", required=True, help="tenant id or name")
+    uadd.add_argument("--phone", required=True, help="E.164, e.g. +8613800000000; logs in with it")
+    uadd.add_argument("--email", help="may log in with it instead of the phone number")
+    uadd.add_argument("--name", help="display name")
+    uadd.add_argument("--password", help="asked for when left out (keeps it out of the shell history)")
+    uadd.add_argument("--site", type=int, action="append", default=[], help="an investor's site id (repeat)")
+    uadd.add_argument("--database-url")
+    uadd.set_defaults(handler=_user_add)
 
     demo = commands.add_parser("demo", help="server + seeded data + emulated stations, on SQLite")
     _server_flags(demo)
@@ -143,6 +161,32 @@ def _token_add(args: argparse.Namespace, settings: Settings) -> int:
     spec = admin.TokenSpec(args.token, TokenStatus(args.status), args.expires, args.group, args.type)
     created = _with_uow(settings, lambda uow: admin.put_token(spec, uow=uow, clock=SystemClock()))
     print(f"id token {args.token} {'created' if created else 'updated'}")
+    return 0
+
+
+def _user_add(args: argparse.Namespace, settings: Settings) -> int:
+    password = args.password or getpass.getpass("Password: ")
+
+    async def add() -> int:
+        engine = create_engine(settings.database_url)
+        uow, clock = AccountsUnitOfWork(session_factory(engine)), SystemClock()
+        try:
+            tenant_id = await portal.resolve_tenant(args.tenant, uow=uow)
+            spec = NewUser(tenant_id, args.phone, Role(args.role), password, args.name, args.email)
+            user = await accounts.create_user(spec, uow=uow, clock=clock)
+            assert user.id is not None
+            for site_id in args.site:
+                await portal.assign_site(user.id, site_id, tenant_id=tenant_id, uow=uow, clock=clock)
+            return user.id
+        finally:
+            await engine.dispose()
+
+    try:
+        user_id = asyncio.run(add())
+    except AccountError as exc:
+        print(f"csms: {exc}", file=sys.stderr)
+        return 2
+    print(f"{args.role} {args.phone} created (user {user_id}); log in at /portal")
     return 0
 
 

@@ -14,6 +14,9 @@ import uvicorn
 from chargepoints import admin
 from chargepoints.model import TokenStatus
 from csms import bootstrap, migrate, runtime
+from csms.accounts import services as accounts
+from csms.accounts.model import NewUser, Role
+from csms.accounts.repository import AccountsUnitOfWork
 from csms.app import create_app
 from csms.passwords import hash_password
 from csms.settings import LogLevel, Settings
@@ -25,6 +28,7 @@ SITE = "Demo Depot"
 PASSWORD = "demo-password-0001"
 TOKENS = [f"TAG-{n:04d}" for n in range(1, 21)]
 ACTOR = "demo"
+ADMIN_LOGIN, ADMIN_PHONE, ADMIN_PASSWORD = "admin@demo", "+15550000001", "demo-admin-0001"  # the portal
 WEEKDAYS, WEEKEND = ["mon", "tue", "wed", "thu", "fri"], ["sat", "sun", "holiday"]
 
 
@@ -87,6 +91,9 @@ async def seed(system: bootstrap.System, specs: list[StationSpec]) -> None:
     await admin.put_token(admin.TokenSpec("BLOCKED-0001", TokenStatus.BLOCKED), uow=system.uow(), clock=clock)
     tenant = await tariff_services.create_tenant("Demo Energy", "EUR", ACTOR, uow=system.uow(), clock=clock)
     assert tenant.id is not None
+    await admin.put_site(SITE, uow=system.uow(), clock=clock, tenant_id=tenant.id)
+    portal_admin = NewUser(tenant.id, ADMIN_PHONE, Role.ADMIN, ADMIN_PASSWORD, "Demo admin", ADMIN_LOGIN)
+    await accounts.create_user(portal_admin, uow=AccountsUnitOfWork(system.sessions), clock=clock)
     view = await tariff_services.create_tariff(
         tenant.id, "Time of use", TARIFF, clock.now(), ACTOR, uow=system.uow(), clock=clock
     )
@@ -164,6 +171,7 @@ class _Progress:
 def _banner(base: str) -> None:
     print(
         "\n"
+        f"  Operator portal:     {base}/portal  (log in as {ADMIN_LOGIN}, password {ADMIN_PASSWORD})\n"
         f"  Stations (live):     {base}/api/v1/operator/stations\n"
         f"  One station:         {base}/api/v1/operator/stations/DEMO-01\n"
         f"  Charging sessions:   {base}/api/v1/operator/transactions\n"

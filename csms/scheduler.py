@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from chargepoints import cdrs, jobs, reservations, review
-from chargepoints.ports import Clock
+from chargepoints import alarms, cdrs, jobs, reservations, review
+from chargepoints.ports import Clock, StationGateway
 from chargepoints.repository import UnitOfWork
 from csms.accounts import jobs as account_jobs
 from csms.settings import Settings
@@ -17,7 +17,7 @@ from web import idempotency, signing
 
 
 def create_scheduler(
-    settings: Settings, make_uow: Callable[[], UnitOfWork], clock: Clock
+    settings: Settings, make_uow: Callable[[], UnitOfWork], clock: Clock, gateway: StationGateway
 ) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
 
@@ -46,6 +46,14 @@ def create_scheduler(
         )
 
     scheduler.add_job(flag_stale_sessions, "interval", minutes=15, id="flag-stale-sessions", coalesce=True)
+
+    async def check_offline_stations() -> None:
+        after = timedelta(minutes=settings.offline_alarm_minutes)
+        await alarms.check_offline(uow=make_uow(), clock=clock, gateway=gateway, after=after)
+
+    scheduler.add_job(
+        check_offline_stations, "interval", minutes=1, id="offline-alarms", coalesce=True, max_instances=1
+    )
 
     async def purge_api_keys() -> None:
         await idempotency.purge_expired(uow=make_uow(), clock=clock)

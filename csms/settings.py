@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     public_url: str | None = None
     data_dir: str = "csms-data"
     stale_session_hours: int = Field(default=24, ge=1)  # a running session silent this long is flagged
+    offline_alarm_minutes: int = Field(default=10, ge=1)  # a station unheard of this long raises an alarm
     cost_update_interval: float = Field(default=60.0, ge=0)  # s between a session's CostUpdated; 0: never
     cost_data_transfer_vendor: str | None = Field(default=None, max_length=255)  # 1.6 running cost, if set
     start_wait: float = Field(default=20.0, gt=0, le=120)  # s a driver's start waits for the session
@@ -55,6 +56,9 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(default=120, ge=0)  # per user (or anonymous IP) on /api/v1; 0: off
     rate_limit_ip_per_minute: int = Field(default=600, ge=0)  # per client IP on /api/v1; 0: off
     cors_origins: str = ""  # comma-separated origins allowed to call /api/ from a browser; empty: none
+    portal_session_hours: int = Field(default=12, ge=1, le=720)  # a portal log-in lasts this long
+    # The site map's tiles ({z}/{x}/{y} template); empty: no map, the portal lists the sites instead.
+    map_tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 
     @field_validator("database_url")
     @classmethod

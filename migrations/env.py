@@ -7,8 +7,10 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
+import chargepoints.alarm_tables
 import chargepoints.feedback_tables
 import chargepoints.tables  # noqa: F401  (registers the tables on the metadata)
+import csms.accounts.portal_tables
 import csms.accounts.tables
 import csms.audit  # noqa: F401
 import tariffs.tables  # noqa: F401

@@ -60,7 +60,7 @@ async def system(
     settings: Settings, backend: str, request: pytest.FixtureRequest
 ) -> AsyncIterator[bootstrap.System]:
     bus = (
-        RedisBus(backends.REDIS_URL, channel=f"csms:test:{id(request)}")
+        RedisBus(backends.REDIS_URL, channel=f"csms:test:{os.getpid()}:{id(request)}")
         if backend == "postgres"
         else InProcessBus()
     )
