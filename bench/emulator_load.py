@@ -18,7 +18,6 @@ import platform
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -227,22 +226,13 @@ def measure(name: str, options: Options, database_url: str, workdir: Path) -> Fi
 def run_fleet_process(plan: FleetPlan, cpu: int | None, name: str) -> Figures:
     """The emulator in a fresh process, so its memory figure is its own."""
     limit = 180 + plan.stations * 0.1 + 2.5 * plan.interval + plan.duration
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bench.emulator_load", "--fleet", plan.to_json()],
-        cwd=launch.ROOT,
-        stdout=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
+    return launch.run_child(
+        ["bench.emulator_load", "--fleet", plan.to_json()],
+        cpu=cpu,
+        limit=limit,
+        stop_limit=15,
+        failure=f"[{name}] emulator process failed",
     )
-    proc.pin_to_cpu(process.pid, cpu)
-    try:
-        out, _ = process.communicate(timeout=limit)
-    finally:
-        launch.stop(process, limit=15)
-    if process.returncode != 0:
-        raise launch.LaunchError(f"[{name}] emulator process failed (exit {process.returncode})")
-    result: Figures = json.loads(out.decode().strip().splitlines()[-1])
-    return result
 
 
 def provision(options: Options, workdir: Path) -> str:

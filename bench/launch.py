@@ -7,6 +7,7 @@ Ctrl-C in the terminal reaches only the orchestrator, which then cleans up in or
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -21,6 +22,7 @@ from urllib.parse import urlsplit
 import asyncpg  # type: ignore[import-untyped]
 
 from bench import proc
+from bench.stats import Figures
 
 LOOPBACK = ("127.0.0.1", "localhost")
 # ``python -m bench.*`` children must find the package whatever directory the run started in.
@@ -128,6 +130,27 @@ def stop(process: subprocess.Popen[bytes], limit: float = 10) -> None:
             return
         except subprocess.TimeoutExpired:
             continue
+
+
+def run_child(args: list[str], *, cpu: int | None, limit: float, stop_limit: float, failure: str) -> Figures:
+    """Run ``python -m <args>`` pinned to ``cpu``, stopped after ``limit`` seconds, and return the
+    JSON figures of its last line of output; ``failure`` names it in the error if it fails."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    proc.pin_to_cpu(process.pid, cpu)
+    try:
+        out, _ = process.communicate(timeout=limit)
+    finally:
+        stop(process, limit=stop_limit)
+    if process.returncode != 0:
+        raise LaunchError(f"{failure} (exit {process.returncode})")
+    result: Figures = json.loads(out.decode().strip().splitlines()[-1])
+    return result
 
 
 def check_loopback(dsn: str) -> None:

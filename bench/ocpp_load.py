@@ -17,7 +17,6 @@ import platform
 import shutil
 import signal
 import subprocess
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,22 +131,13 @@ def measure(name: str, options: Options, database_url: str, workdir: Path) -> Fi
 def run_load(plan: LoadPlan, cpu: int | None, name: str) -> Figures:
     """The load generator in its own process, bounded in time by what its phases should take."""
     limit = 120 + plan.stations * 0.05 + plan.warmup + plan.duration + plan.burst_duration
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bench.load", plan.to_json()],
-        cwd=launch.ROOT,
-        stdout=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
+    return launch.run_child(
+        ["bench.load", plan.to_json()],
+        cpu=cpu,
+        limit=limit,
+        stop_limit=5,
+        failure=f"[{name}] load generator failed",
     )
-    proc.pin_to_cpu(process.pid, cpu)
-    try:
-        out, _ = process.communicate(timeout=limit)
-    finally:
-        launch.stop(process, limit=5)
-    if process.returncode != 0:
-        raise launch.LaunchError(f"[{name}] load generator failed (exit {process.returncode})")
-    result: Figures = json.loads(out.decode().strip().splitlines()[-1])
-    return result
 
 
 def report(options: Options, results: dict[str, Figures]) -> Figures:
