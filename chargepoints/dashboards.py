@@ -30,7 +30,7 @@ from chargepoints.model import ConnectorStatus, TxState
 from chargepoints.tables import CdrRow, ConnectorRow, SiteRow, StationRow, StatusHistoryRow, TransactionRow
 from csms.accounts.model import DRIVER_ROLES
 from csms.accounts.tables import UserRow
-from tariffs.currency import minor_unit
+from tariffs.currency import billed
 
 MAX_DAYS = 366
 SLOT_S = 900
@@ -221,7 +221,7 @@ async def revenue_per_day(session: AsyncSession, scope: Scope, period: Period) -
     for s, currency, micros in (await session.execute(query)).all():
         per_currency[str(currency)].append((s, Decimal(int(micros)).scaleb(-6)))
     columns: dict[str, tuple[Value, ...]] = {
-        currency: tuple(Decimal(value).quantize(minor_unit(currency)) for value in _daily(period, slots))
+        currency: tuple(billed(Decimal(value), currency) for value in _daily(period, slots))
         for currency, slots in sorted(per_currency.items())
     }
     return Series(tuple(period.days()), columns)

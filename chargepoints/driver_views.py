@@ -25,8 +25,9 @@ from chargepoints.rules.metering import widen
 from chargepoints.rules.review import ReviewState
 from chargepoints.tables import CdrRow, MeterSampleRow, ReservationRow, SiteRow, StationRow, TransactionRow
 from tariffs import services as tariff_services
+from tariffs.currency import billed
 from tariffs.model import Reading
-from tariffs.pricing import RunningCost, minor_unit
+from tariffs.pricing import RunningCost
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +113,7 @@ async def _cost(uow: UnitOfWork, tx: TransactionRow, now: datetime) -> tuple[Dec
     assert tx.id is not None
     cdr = await cdrs.cdr_of(uow.session, tx.id)
     if cdr is not None and cdr.currency is not None:
-        return cdr.total.quantize(minor_unit(cdr.currency)), cdr.currency
+        return billed(cdr.total, cdr.currency), cdr.currency
     if tx.tariff_version_id is None or tx.started_at is None:
         return None, None
     pinned = await tariff_services.pinned(uow, tx.tariff_version_id, tx.station_id)

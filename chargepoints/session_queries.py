@@ -15,7 +15,7 @@ from chargepoints.model import ENERGY_REGISTER
 from chargepoints.rules.review import ReviewState
 from chargepoints.scope import station_filter
 from chargepoints.tables import CdrRow, MeterSampleRow, TransactionRow
-from tariffs.currency import minor_unit
+from tariffs.currency import billed
 
 POWER = "Power.Active.Import"
 CURVE_POINTS = 2000
@@ -74,12 +74,6 @@ async def sessions(
         for tx, amount, currency in rows
     ]
     return items, int(total or 0)
-
-
-def billed(amount: Decimal, currency: str | None) -> Decimal:
-    """A CDR amount to its currency's minor unit, as billed: PostgreSQL hands amounts back with
-    six decimals (the rounding happened when the CDR was priced, so this changes no value)."""
-    return amount.quantize(minor_unit(currency or ""))
 
 
 async def scoped_session(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from math import floor
 
@@ -21,6 +21,15 @@ def minor_unit(currency: str) -> Decimal:
     if currency in _THOUSANDTH:
         return Decimal("0.001")
     return Decimal("0.01")
+
+
+def billed(amount: Decimal, currency: str | None) -> Decimal:
+    """A stored amount in the currency's minor unit, as it was billed.
+
+    PostgreSQL hands money columns back with six decimals; prices were rounded once when they were
+    made, so this changes no value, only how it reads (8.640000 -> 8.64).
+    """
+    return amount.quantize(minor_unit(currency or ""), ROUND_HALF_UP)
 
 
 def round_half_up(amount: Fraction, unit: Decimal) -> Decimal:

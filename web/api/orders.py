@@ -18,8 +18,8 @@ from chargepoints.driver_views import Order, OrderStatus
 from chargepoints.errors import TransactionNotFound
 from chargepoints.tables import CdrRow
 from csms.accounts.tables import TenantRow
+from tariffs.currency import billed
 from tariffs.model import LineKind
-from tariffs.pricing import minor_unit
 from web.api.driver_sessions import DriverDep
 from web.api.operator import Page
 from web.deps import DbId, PageDep, UowDep
@@ -64,11 +64,6 @@ class OrderDetailOut(OrderOut):
     tax: Decimal | None
 
 
-def _money(amount: Decimal, currency: str | None) -> Decimal:
-    """To the minor unit: PostgreSQL hands amounts back with six decimals."""
-    return amount.quantize(minor_unit(currency or ""), ROUND_HALF_UP)
-
-
 def _summary(order: Order) -> dict[str, object]:
     tx, cdr, site = order.transaction, order.cdr, order.site
     return {
@@ -80,7 +75,7 @@ def _summary(order: Order) -> dict[str, object]:
         "started_at": tx.started_at,
         "ended_at": tx.ended_at,
         "energy_wh": cdr.energy_wh if cdr else tx.energy_wh,
-        "total": _money(cdr.total, cdr.currency) if cdr else None,
+        "total": billed(cdr.total, cdr.currency) if cdr else None,
         "currency": cdr.currency if cdr else None,
     }
 
@@ -98,8 +93,8 @@ def _detail(order: Order) -> OrderDetailOut:
             "idle_s": cdr.idle_s if cdr else None,
             "total_s": cdr.total_s if cdr else None,
             "lines": cdr.lines if cdr else [],
-            "subtotal": _money(cdr.subtotal, cdr.currency) if cdr else None,
-            "tax": _money(cdr.tax, cdr.currency) if cdr else None,
+            "subtotal": billed(cdr.subtotal, cdr.currency) if cdr else None,
+            "tax": billed(cdr.tax, cdr.currency) if cdr else None,
         }
     )
 
@@ -177,7 +172,7 @@ def _line(line: dict[str, str | None], currency: str) -> ReceiptLine:
         f"{item} ({line['band']})" if line["band"] else item,
         f"{quantity:f} {unit}".strip(),
         line["unit_price"] or "",
-        f"{_money(Decimal(line['amount'] or 0), currency):f}",
+        f"{billed(Decimal(line['amount'] or 0), currency):f}",
     )
 
 
@@ -208,9 +203,9 @@ def receipt(order: Order, cdr: CdrRow, operator: str) -> Receipt:
         duration=_span(cdr.total_s),
         idle=_span(cdr.idle_s) if cdr.idle_s >= timedelta(minutes=1).total_seconds() else None,
         lines=[_line(line, currency) for line in cdr.lines],
-        subtotal=f"{_money(cdr.subtotal, currency):f}",
-        tax=f"{_money(cdr.tax, currency):f}",
-        total=f"{_money(cdr.total, currency):f}",
+        subtotal=f"{billed(cdr.subtotal, currency):f}",
+        tax=f"{billed(cdr.tax, currency):f}",
+        total=f"{billed(cdr.total, currency):f}",
         currency=currency,
     )
 

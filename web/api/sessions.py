@@ -18,7 +18,7 @@ from chargepoints import cdrs, review
 from chargepoints.errors import TransactionNotFound
 from chargepoints.repository import UnitOfWork
 from chargepoints.tables import CdrRow, TransactionRow
-from tariffs.pricing import minor_unit
+from tariffs.currency import billed
 from web.api.operator import Page
 from web.deps import ClockDep, DbId, PageDep, SessionDep, UowDep, actor
 
@@ -124,10 +124,9 @@ def _item(tx: TransactionRow) -> ReviewItem:
 
 def _cdr(row: CdrRow) -> CdrOut:
     """Amounts to the currency's minor unit: PostgreSQL hands them back with six decimals."""
-    unit = minor_unit(row.currency or "")
     cdr = CdrOut.model_validate(row, from_attributes=True)
     return cdr.model_copy(
-        update={name: getattr(cdr, name).quantize(unit) for name in ("subtotal", "tax", "total")}
+        update={name: billed(getattr(cdr, name), row.currency) for name in ("subtotal", "tax", "total")}
     )
 
 

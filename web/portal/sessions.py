@@ -15,6 +15,7 @@ from chargepoints import scope as tenant
 from chargepoints.model import TxState
 from chargepoints.session_queries import MeterPoint, SessionFilter
 from chargepoints.tables import CdrRow
+from tariffs.currency import billed
 from web.deps import ClockDep, DbId, SessionDep, UowDep
 from web.portal.deps import PortalPrincipal, Staff, tenant_scope
 from web.portal.paging import PAGE_SIZE, Page, day_end, day_start, page_number, page_url
@@ -117,7 +118,7 @@ async def _detail(
 
 def _bill(cdr: CdrRow) -> dict[str, Decimal]:
     amounts = {"subtotal": cdr.subtotal, "tax": cdr.tax, "total": cdr.total}
-    return {name: session_queries.billed(amount, cdr.currency) for name, amount in amounts.items()}
+    return {name: billed(amount, cdr.currency) for name, amount in amounts.items()}
 
 
 def _chart(curve: list[MeterPoint]) -> dict[str, list[float | None]]:
