@@ -73,4 +73,7 @@ async def test_running_cost_reaches_the_bus_and_the_station(server: LiveServer) 
     assert call[3]["vendorId"] == VENDOR and call[3]["messageId"] == "RunningCost"
     # 2.5 kWh at 0.40 + 0.10
     assert json.loads(call[3]["data"]) == {"transactionId": str(tx_id), "cost": "1.25", "currency": "EUR"}
+    async with asyncio.timeout(5):  # over Redis the event comes back through the subscription
+        while not published:
+            await asyncio.sleep(0.01)
     assert [(e.transaction_id, e.currency, e.total) for e in published] == [(tx_id, "EUR", "1.25")]
