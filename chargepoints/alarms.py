@@ -15,8 +15,6 @@ Errors::
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,12 +31,9 @@ from chargepoints.model import ConnectorStatus, RegistrationStatus
 from chargepoints.ports import Clock, StationGateway
 from chargepoints.repository import UnitOfWork
 from chargepoints.scope import station_filter
+from chargepoints.serial import SerialWork
 from chargepoints.tables import StationRow
 from csms import audit
-
-log = logging.getLogger(__name__)
-QUEUE_LIMIT = 100_000
-"""Status reports waiting to be checked; beyond this the newest are dropped with a warning."""
 
 RECOVERED = frozenset({ConnectorStatus.AVAILABLE, ConnectorStatus.OCCUPIED, ConnectorStatus.RESERVED})
 """Statuses that show a faulted connector works again. Unavailable does not: an operator may
@@ -78,42 +73,19 @@ class AlarmRaiser:
 
     def __init__(self, make_uow: Callable[[], UnitOfWork], clock: Clock, gateway: StationGateway) -> None:
         self._make_uow, self._clock, self._gateway = make_uow, clock, gateway
-        self._queue: asyncio.Queue[events.Event] = asyncio.Queue(QUEUE_LIMIT)
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="alarms")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        self.work: SerialWork[events.Event] = SerialWork(self._check, name="alarms")
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(
             event, events.ConnectorStatusChanged | events.StationBooted
         ) and self._gateway.is_connected(event.station_id):
-            try:
-                self._queue.put_nowait(event)
-            except asyncio.QueueFull:
-                log.warning("alarm queue full; %r not checked", event)
+            self.work.offer(event)
 
-    async def _run(self) -> None:
-        while True:
-            event = await self._queue.get()
-            try:
-                if isinstance(event, events.ConnectorStatusChanged):
-                    await on_status(event, uow=self._make_uow(), clock=self._clock)
-                elif isinstance(event, events.StationBooted):
-                    await station_back(event.station_id, uow=self._make_uow(), clock=self._clock)
-            except Exception:
-                log.exception("alarm check of %r failed", event)
-            finally:
-                self._queue.task_done()
-
-    async def settled(self) -> None:
-        """Wait until every queued report has been checked."""
-        await self._queue.join()
+    async def _check(self, event: events.Event) -> None:
+        if isinstance(event, events.ConnectorStatusChanged):
+            await on_status(event, uow=self._make_uow(), clock=self._clock)
+        elif isinstance(event, events.StationBooted):
+            await station_back(event.station_id, uow=self._make_uow(), clock=self._clock)
 
 
 async def on_status(event: events.ConnectorStatusChanged, *, uow: UnitOfWork, clock: Clock) -> None:

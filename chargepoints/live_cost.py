@@ -23,6 +23,7 @@ from chargepoints import events
 from chargepoints.cdrs import register_readings
 from chargepoints.ports import Clock, EventPublisher, StationGateway
 from chargepoints.repository import UnitOfWork
+from chargepoints.serial import SerialWork
 from chargepoints.tables import TransactionRow
 from tariffs import services as tariff_services
 from tariffs.model import Price, Reading
@@ -30,8 +31,6 @@ from tariffs.pricing import RunningCost
 
 log = logging.getLogger(__name__)
 
-QUEUE_LIMIT = 100_000
-"""Readings waiting to be priced; beyond this the newest are dropped (the record stays exact)."""
 SESSIONS_LIMIT = 200_000
 """Sessions remembered; a session whose end was never heard of is forgotten oldest first."""
 DATA_TRANSFER_MESSAGE = "RunningCost"
@@ -60,19 +59,18 @@ class LiveCosts:
     ) -> None:
         self._uow, self._gateway, self._publisher, self._clock = uow, gateway, publisher, clock
         self._interval, self._vendor_id = update_interval_s, vendor_id
-        self._queue: asyncio.Queue[events.MeterValuesRecorded] = asyncio.Queue(QUEUE_LIMIT)
+        self.work: SerialWork[events.MeterValuesRecorded] = SerialWork(self._price, name="live-costs")
         self._sessions: dict[int, _Session | None] = {}  # None: the session has no tariff
         self._sends: set[asyncio.Task[None]] = set()
-        self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="live-costs")
+        self.work.start()
 
     async def stop(self) -> None:
-        tasks = [task for task in (self._task, *self._sends) if task is not None]
-        for task in tasks:
+        await self.work.stop()
+        for task in self._sends:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*self._sends, return_exceptions=True)
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.TransactionEnded):
@@ -83,18 +81,7 @@ class LiveCosts:
             and event.energy_wh is not None
             and self._gateway.is_connected(event.station_id)
         ):
-            try:
-                self._queue.put_nowait(event)
-            except asyncio.QueueFull:
-                log.warning("live cost queue full; reading of transaction %s skipped", event.transaction_id)
-
-    async def _run(self) -> None:
-        while True:
-            event = await self._queue.get()
-            try:
-                await self._price(event)
-            except Exception:
-                log.exception("live cost of transaction %s failed", event.transaction_id)
+            self.work.offer(event)
 
     async def _price(self, event: events.MeterValuesRecorded) -> None:
         assert event.transaction_id is not None and event.energy_wh is not None

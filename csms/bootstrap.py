@@ -75,7 +75,7 @@ class System:
             await self.cluster.start()
         self.message_log.start()
         self.live_costs.start()
-        self.alarms.start()
+        self.alarms.work.start()
         if with_scheduler:
             self.scheduler = create_scheduler(self.settings, self.uow, self.clock, self.station_gateway)
             self.scheduler.start()
@@ -85,7 +85,7 @@ class System:
             self.scheduler.shutdown(wait=False)
         await self.commands.stop()
         await self.live_costs.stop()
-        await self.alarms.stop()
+        await self.alarms.work.stop()
         await self.connections.close_all()
         if self.cluster is not None:
             await self.cluster.stop()

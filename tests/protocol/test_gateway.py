@@ -143,7 +143,7 @@ async def test_database_down_gets_internal_error_not_a_fake_confirmation(server:
     await a_station(server.system, "CP-1")
     async with await WireStation.connect(server.ws, "CP-1") as station:
         assert (await station.ok("BootNotification", boot16()))["status"] == "Accepted"
-        await server.system.alarms.settled()  # the boot's own database work is done
+        await server.system.alarms.work.settled()  # the boot's own database work is done
         await server.system.engine.dispose()
         broken = server.system.sessions.kw["bind"]
         server.system.sessions.configure(bind=_unreachable_engine(server))
