@@ -44,6 +44,7 @@ OFFLINE_BATCH = 500
 class AlarmKind(StrEnum):
     FAULTED = "faulted"
     OFFLINE = "offline"
+    PROFILE = "profile"  # a station refuses, or never answers, the charging profiles smart charging sends
 
 
 class AlarmError(Exception):
@@ -64,6 +65,10 @@ def fault_key(station_id: str, evse_id: int, connector_id: int) -> str:
 
 def offline_key(station_id: str) -> str:
     return f"{AlarmKind.OFFLINE}:{station_id}"
+
+
+def profile_key(station_id: str, evse_id: int) -> str:
+    return f"{AlarmKind.PROFILE}:{station_id}/{evse_id}"
 
 
 class AlarmRaiser:
@@ -147,6 +152,26 @@ async def check_offline(
     ]
     back = [offline_key(s) for s in [*heard, *(s for s in still_silent if s in connected)]]
     return await _raise(uow, new), await _resolve_open(uow, back, now)
+
+
+async def profile_refused(
+    station_id: str, evse_id: int, answer: str, *, uow: UnitOfWork, clock: Clock
+) -> None:
+    """Flag an EVSE whose station did not take a charging profile load management relies on."""
+    row = AlarmRow(
+        kind=AlarmKind.PROFILE,
+        station_id=station_id,
+        evse_id=evse_id,
+        error_code=answer,
+        raised_at=clock.now(),
+        open_key=profile_key(station_id, evse_id),
+    )
+    await _raise(uow, [row])
+
+
+async def profile_taken(station_id: str, evse_id: int, *, uow: UnitOfWork, clock: Clock) -> None:
+    """The station took a profile again: its profile alarm, if any, resolves."""
+    await _resolve_open(uow, [profile_key(station_id, evse_id)], clock.now())
 
 
 async def _station_ids(session: AsyncSession, *where: ColumnElement[bool]) -> list[str]:

@@ -46,6 +46,8 @@ class MeterValuesRecorded(Event):
     power_w: float | None
     at: datetime
     soc: float | None = None  # the EV's state of charge in percent, when the station reports it
+    current_a: float | None = None  # the highest phase's Current.Import, for load management
+    phases: int | None = None  # phases drawing current, when reported per phase
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,3 +59,12 @@ class SessionCostUpdated(Event):
     currency: str
     total: str
     at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SiteLoadChanged(Event):
+    """A site's load limit (fixed or fed by a building meter) or a session's charging needs
+    changed; smart charging shares the site out again. ``station_id`` is empty for a site limit."""
+
+    site_id: int | None
+    transaction_id: int | None = None

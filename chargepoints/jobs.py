@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import delete
 from sqlmodel import col
 
+from chargepoints.load_tables import SiteLoadSampleRow
 from chargepoints.ports import Clock
 from chargepoints.repository import UnitOfWork
 from chargepoints.tables import MessageLogRow
@@ -17,5 +18,15 @@ async def purge_message_log(*, uow: UnitOfWork, clock: Clock, retention_days: in
     cutoff = clock.now() - timedelta(days=retention_days)
     async with uow:
         result = await uow.session.execute(delete(MessageLogRow).where(col(MessageLogRow.at) < cutoff))
+        await uow.commit()
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def purge_load_history(*, uow: UnitOfWork, clock: Clock, retention_days: int) -> int:
+    """Drop sites' load samples older than the retention period."""
+    cutoff = clock.now() - timedelta(days=retention_days)
+    async with uow:
+        stale = delete(SiteLoadSampleRow).where(col(SiteLoadSampleRow.at) < cutoff)
+        result = await uow.session.execute(stale)
         await uow.commit()
     return int(getattr(result, "rowcount", 0) or 0)

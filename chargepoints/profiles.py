@@ -6,8 +6,7 @@ translates them for 1.6 stations. Smart charging (issue 8) builds on these recor
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -17,6 +16,8 @@ from chargepoints.errors import ChargingError, StationNotFound
 from chargepoints.operations import Operation
 from chargepoints.ports import Clock
 from chargepoints.repository import UnitOfWork
+from chargepoints.rules.charging_profiles import Period as Period  # re-exported: callers import it from here
+from chargepoints.rules.charging_profiles import Profile as Profile  # re-exported too
 from chargepoints.tables import ChargingProfileRow
 
 
@@ -29,32 +30,6 @@ class ProfileStatus(StrEnum):
 
 class ProfileNotFound(ChargingError):
     pass
-
-
-@dataclass(frozen=True, slots=True)
-class Period:
-    start_s: int
-    limit: float
-    phases: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Profile:
-    """One profile with one schedule, in 2.0.1 terms."""
-
-    id: int
-    stack_level: int
-    purpose: str
-    kind: str
-    unit: str
-    periods: tuple[Period, ...]
-    recurrency: str | None = None
-    valid_from: datetime | None = None
-    valid_to: datetime | None = None
-    start: datetime | None = None
-    duration_s: int | None = None
-    min_rate: float | None = None
-    transaction: dict[str, Any] = field(default_factory=dict)  # {"id": int, "station_tx_id": str}
 
 
 @dataclass(frozen=True, slots=True)

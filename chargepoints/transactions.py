@@ -99,6 +99,7 @@ def meter_event(
     readings = register_readings(samples)
     power = [s.value for s in samples if s.measurand == "Power.Active.Import" and s.phase is None]
     soc = [s.value for s in samples if s.measurand == "SoC"]
+    current_a, phases = phase_currents(samples)
     return events.MeterValuesRecorded(
         station_id,
         evse_id,
@@ -107,7 +108,28 @@ def meter_event(
         power[-1] if power else None,
         samples[-1].timestamp if samples else now,
         soc[-1] if soc else None,
+        current_a,
+        phases,
     )
+
+
+DRAWING_A = 1.0
+"""A phase carrying less than this is taken as idle when counting the phases a vehicle uses."""
+
+
+def phase_currents(samples: Sequence[Sample]) -> tuple[float | None, int | None]:
+    """The highest phase current of the latest Current.Import readings, and how many phases
+    draw (None when the station reports no per-phase values, or none draws)."""
+    currents = [s for s in samples if s.measurand == "Current.Import"]
+    if not currents:
+        return None, None
+    latest = max(s.timestamp for s in currents)
+    now = [s for s in currents if s.timestamp == latest]
+    per_phase = [s.value for s in now if s.phase is not None and s.phase.startswith("L")]
+    if not per_phase:
+        return max(s.value for s in now), None
+    drawing = sum(1 for value in per_phase if value >= DRAWING_A)
+    return max(per_phase), drawing or None
 
 
 def note_readings(tx: TransactionRow, samples: Iterable[Sample], now: datetime) -> None:

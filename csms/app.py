@@ -32,9 +32,11 @@ from web.api import (
     operator,
     orders,
     problems,
+    profile_templates,
     profiles,
     reservations,
     sessions,
+    site_loads,
     tariffs,
     tenants,
 )
@@ -88,6 +90,8 @@ def create_app(settings: Settings, *, system: bootstrap.System | None = None) ->
     app.include_router(reservations.router)
     app.include_router(local_list.router)
     app.include_router(profiles.router)
+    app.include_router(profile_templates.router)
+    app.include_router(site_loads.router)
     app.include_router(tenants.router)
     app.include_router(tariffs.router)
     app.include_router(sessions.router)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from chargepoints import alarms, services
 from chargepoints.driver_sessions import PaymentGuard, PostPaid
 from chargepoints.live_cost import LiveCosts
+from chargepoints.load_management import LoadManager
 from chargepoints.model import MeterReport, RegistrationStatus
 from chargepoints.ports import Clock, FileStore, StationGateway, SystemClock
 from chargepoints.repository import UnitOfWork
@@ -59,6 +60,7 @@ class System:
     files: FileStore
     live_costs: LiveCosts
     alarms: alarms.AlarmRaiser
+    load: LoadManager
     auth: AuthConfig
     sms: SmsSender
     cluster: Cluster | None = None
@@ -76,6 +78,7 @@ class System:
         self.message_log.start()
         self.live_costs.start()
         self.alarms.work.start()
+        self.load.start()
         if with_scheduler:
             self.scheduler = create_scheduler(self.settings, self.uow, self.clock, self.station_gateway)
             self.scheduler.start()
@@ -86,6 +89,7 @@ class System:
         await self.commands.stop()
         await self.live_costs.stop()
         await self.alarms.work.stop()
+        await self.load.stop()
         await self.connections.close_all()
         if self.cluster is not None:
             await self.cluster.stop()
@@ -141,6 +145,15 @@ def build(settings: Settings, *, clock: Clock | None = None, bus: InProcessBus |
     bus.subscribe(live.on_event)
     alarm_raiser = alarms.AlarmRaiser(lambda: UnitOfWork(sessions), clock, station_gateway)
     bus.subscribe(alarm_raiser.on_event)
+    load = LoadManager(
+        lambda: UnitOfWork(sessions),
+        station_gateway,
+        clock,
+        debounce_s=settings.load_debounce,
+        stack_level=settings.load_stack_level,
+        retry_s=settings.load_retry,
+    )
+    bus.subscribe(load.on_event)
     return System(
         settings,
         engine,
@@ -155,6 +168,7 @@ def build(settings: Settings, *, clock: Clock | None = None, bus: InProcessBus |
         LocalFileStore(settings.data_dir),
         live_costs,
         alarm_raiser,
+        load,
         _auth_config(settings),
         sms_sender(settings),
         cluster,

@@ -28,6 +28,13 @@ def create_scheduler(
 
     scheduler.add_job(purge, "interval", hours=1, id="purge-message-log", coalesce=True, max_instances=1)
 
+    async def purge_load() -> None:
+        await jobs.purge_load_history(uow=make_uow(), clock=clock, retention_days=settings.load_history_days)
+
+    scheduler.add_job(
+        purge_load, "interval", hours=6, id="purge-load-history", coalesce=True, max_instances=1
+    )
+
     async def expire_reservations() -> None:
         await reservations.expire(uow=make_uow(), clock=clock)
 

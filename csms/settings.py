@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     data_dir: str = "csms-data"
     stale_session_hours: int = Field(default=24, ge=1)  # a running session silent this long is flagged
     offline_alarm_minutes: int = Field(default=10, ge=1)  # a station unheard of this long raises an alarm
+    load_debounce: float = Field(default=1.0, ge=0, le=60)  # s smart charging waits to gather changes
+    load_stack_level: int = Field(default=1, ge=0, le=100)  # stack level of the TxProfiles it sends
+    load_history_days: int = Field(default=90, ge=1)  # how long sites' load samples are kept
+    load_retry: float = Field(default=30.0, gt=0)  # s before a profile a station refused is sent again
     cost_update_interval: float = Field(default=60.0, ge=0)  # s between a session's CostUpdated; 0: never
     cost_data_transfer_vendor: str | None = Field(default=None, max_length=255)  # 1.6 running cost, if set
     start_wait: float = Field(default=20.0, gt=0, le=120)  # s a driver's start waits for the session

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 import chargepoints.alarm_tables
 import chargepoints.feedback_tables
+import chargepoints.load_tables
 import chargepoints.tables  # noqa: F401  (registers the tables on the metadata)
 import csms.accounts.portal_tables
 import csms.accounts.tables

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from chargepoints import admin
 from chargepoints.model import TokenStatus
@@ -75,6 +76,12 @@ def energy(wh: float, at: str | None = None, context: str = "Sample.Periodic") -
             "sampledValue": [{"value": wh, "measurand": "Energy.Active.Import.Register", "context": context}],
         }
     ]
+
+
+def mid_day_zone(now: datetime) -> ZoneInfo:
+    """A fixed-offset zone where it is about noon, so a time a few hours on stays in the day."""
+    offset = (12 - now.hour + 12) % 24 - 12  # -12 .. 11 hours ahead of UTC
+    return ZoneInfo(f"Etc/GMT{-offset:+d}")  # the Etc names count the other way
 
 
 async def a_station(

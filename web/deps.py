@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chargepoints.ports import Clock, FileStore, StationGateway
+from chargepoints.ports import Clock, EventPublisher, FileStore, StationGateway
 from chargepoints.repository import UnitOfWork
 from csms.accounts import services as accounts
 from csms.accounts.errors import NotAllowed, NotAuthenticated
@@ -35,6 +35,11 @@ def _uow(request: Request) -> UnitOfWork:
 def _clock(request: Request) -> Clock:
     clock: Clock = request.app.state.system.clock
     return clock
+
+
+def _publisher(request: Request) -> EventPublisher:
+    bus: EventPublisher = request.app.state.system.bus
+    return bus
 
 
 def _commands(request: Request) -> CommandRunner:
@@ -126,6 +131,7 @@ SessionDep = Annotated[AsyncSession, Depends(_session)]
 GatewayDep = Annotated[StationGateway, Depends(_gateway)]
 UowDep = Annotated[UnitOfWork, Depends(_uow)]
 ClockDep = Annotated[Clock, Depends(_clock)]
+PublisherDep = Annotated[EventPublisher, Depends(_publisher)]
 CommandsDep = Annotated[CommandRunner, Depends(_commands)]
 FilesDep = Annotated[FileStore, Depends(_files)]
 SettingsDep = Annotated[Settings, Depends(_settings)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from chargepoints.charging_needs import Need
 from chargepoints.model import (
     AuthorizationResult,
     BootInfo,
@@ -123,3 +124,16 @@ def variable_reports(report_data: Iterable[dict[str, Any]]) -> Iterator[Variable
                 data_type=characteristics.get("data_type"),
                 unit=characteristics.get("unit"),
             )
+
+
+def charging_needs(needs: dict[str, Any]) -> Need | None:
+    """An EV's charging needs, or None when it gives no departure time to plan around."""
+    departure = needs.get("departure_time")
+    ac, dc = needs.get("ac_charging_parameters"), needs.get("dc_charging_parameters")
+    energy = (ac or {}).get("energy_amount", (dc or {}).get("energy_amount"))
+    if departure is None or energy is None:
+        return None
+    max_power = (dc or {}).get("ev_max_power")
+    return Need(
+        timestamps.parse(departure, V201_CODES), int(energy), None if max_power is None else int(max_power)
+    )

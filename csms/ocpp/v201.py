@@ -9,6 +9,7 @@ from ocpp.routing import on
 from ocpp.v201 import ChargePoint, call_result
 from ocpp.v201.enums import Action
 
+from chargepoints import charging_needs as needs
 from chargepoints import reservations, services, transactions
 from chargepoints.model import StationEventKind
 from chargepoints.reservations import ReservationNotFound, ReservationStatus
@@ -93,6 +94,21 @@ class V201Station(StationAdapter, ChargePoint):
         with contextlib.suppress(ReservationNotFound):  # a reservation another CSMS made
             await reservations.set_status(reservation_id, status, uow=self.ctx.uow(), clock=self.ctx.clock)
         return call_result.ReservationStatusUpdate()
+
+    @on(Action.notify_ev_charging_needs)
+    async def on_notify_ev_charging_needs(
+        self, evse_id: int, charging_needs: dict[str, Any], **kw: Any
+    ) -> Any:
+        """Accepted means a schedule follows: smart charging plans the session around the need."""
+        need = convert201.charging_needs(charging_needs)
+        if need is None:
+            return call_result.NotifyEVChargingNeeds(status="Rejected")
+        try:
+            transaction_id = await needs.running_on(self.id, evse_id, uow=self.ctx.uow())
+            await needs.record(transaction_id, need, "ev", **self._deps())
+        except needs.NoSession:
+            return call_result.NotifyEVChargingNeeds(status="Rejected")
+        return call_result.NotifyEVChargingNeeds(status="Accepted")
 
     @on(Action.data_transfer)
     async def on_data_transfer(self, vendor_id: str, **kw: Any) -> Any:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -119,6 +120,10 @@ async def test_a_driver_charges_from_the_app(server: LiveServer, version: str) -
             started = await api.post("/api/v1/sessions", json={"qr": qr}, headers=me)
             assert started.status_code == 201, started.text
             tx_id = started.json()["transaction_id"]
+            soon = (datetime.now(UTC) + timedelta(minutes=10)).isoformat()
+            needs = {"departure_at": soon, "energy_wh": 50_000}  # more than it can get: full power
+            planned = await api.put(f"/api/v1/sessions/{tx_id}/charging-needs", json=needs, headers=me)
+            assert planned.status_code == 200 and planned.json()["source"] == "app", planned.text
 
             token = me["Authorization"].removeprefix("Bearer ")
             url = (

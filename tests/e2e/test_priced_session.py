@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import pairwise
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -17,7 +16,7 @@ import pytest
 from chargepoints import admin
 from csms.settings import Settings
 from emulator import Station, StationSpec
-from tests.builders import a_station, a_token
+from tests.builders import a_station, a_token, mid_day_zone
 from tests.conftest import LiveServer
 
 CENT = Decimal("0.01")
@@ -27,12 +26,6 @@ BEFORE_FEE, AFTER_FEE, SERVICE_FEE, TAX = Decimal("0.30"), Decimal("0.60"), Deci
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"cost_update_interval": 0.01})
-
-
-def mid_day_zone(now: datetime) -> ZoneInfo:
-    """A fixed-offset zone where it is about noon, so a boundary a few seconds on stays in the day."""
-    offset = (12 - now.hour + 12) % 24 - 12  # -12 .. 11 hours ahead of UTC
-    return ZoneInfo(f"Etc/GMT{-offset:+d}")  # the Etc names count the other way
 
 
 def band(name: str, start: str, end: str, fee: Decimal) -> dict[str, Any]:

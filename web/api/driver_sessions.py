@@ -16,12 +16,12 @@ from typing import Annotated, Any, Self
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, WebSocket, status
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocketDisconnect
 
+from chargepoints import charging_needs, driver_views, events
 from chargepoints import driver_sessions as use_cases
-from chargepoints import driver_views, events
 from chargepoints.driver_sessions import Answer, Driver, Outcome, PaymentGuard, Ports
 from chargepoints.driver_views import Progress
 from chargepoints.errors import StationNotFound, TransactionNotFound
@@ -34,7 +34,16 @@ from csms.accounts.errors import NotAllowed, NotAuthenticated
 from csms.accounts.model import DRIVER_ROLES
 from csms.accounts.repository import AccountsUnitOfWork
 from web.api.problems import problem
-from web.deps import DB_INT_MAX, CurrentDriver, DbId, IdempotencyKey, SettingsDep, UowDep
+from web.deps import (
+    DB_INT_MAX,
+    ClockDep,
+    CurrentDriver,
+    DbId,
+    IdempotencyKey,
+    PublisherDep,
+    SettingsDep,
+    UowDep,
+)
 from web.live import LiveHub
 from web.qr import parse_qr
 
@@ -238,6 +247,52 @@ async def get_session(transaction_id: DbId, driver: DriverDep, uow: UowDep, requ
         return progress_out(await _progress(uow, driver, transaction_id, now), now)
     except TransactionNotFound as exc:
         raise HTTPException(404, str(exc)) from None
+
+
+class NeedsIn(BaseModel):
+    """When the driver leaves and how much energy the vehicle needs by then."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    departure_at: AwareDatetime
+    energy_wh: int = Field(gt=0, le=1_000_000)
+
+
+class NeedsOut(NeedsIn):
+    transaction_id: int
+    source: str
+
+
+@router.put("/{transaction_id}/charging-needs")
+async def set_charging_needs(
+    transaction_id: DbId,
+    body: NeedsIn,
+    driver: DriverDep,
+    uow: UowDep,
+    clock: ClockDep,
+    publisher: PublisherDep,
+) -> NeedsOut:
+    """Charge in the cheapest hours that still deliver `energy_wh` before departure; the vehicle's
+    own word (OCPP 2.0.1 NotifyEVChargingNeeds) replaces it when it sends one."""
+    if body.departure_at <= clock.now():
+        raise HTTPException(422, "departure_at must be in the future")
+    try:
+        async with uow:
+            await use_cases.owned_transaction(uow.session, driver, transaction_id)
+        need = charging_needs.Need(body.departure_at, body.energy_wh)
+        row = await charging_needs.record(
+            transaction_id, need, "app", uow=uow, clock=clock, publisher=publisher
+        )
+    except TransactionNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except charging_needs.NoSession as exc:
+        raise HTTPException(409, str(exc)) from None
+    return NeedsOut(
+        transaction_id=transaction_id,
+        departure_at=row.departure_at,
+        energy_wh=row.energy_wh,
+        source=row.source,
+    )
 
 
 async def snapshots(
