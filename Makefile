@@ -26,7 +26,7 @@ test: $(STAMP)
 	@bash .ci/services
 	@bash .ci/browser
 	@$(MAKE) --no-print-directory lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.ocpp_load

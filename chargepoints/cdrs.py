@@ -20,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from chargepoints import events
 from chargepoints.model import ENERGY_REGISTER, ChargingState, ConnectorStatus, TransactionEventType, TxState
-from chargepoints.ports import Clock
+from chargepoints.ports import Clock, EventPublisher
 from chargepoints.repository import UnitOfWork
 from chargepoints.rules.review import START_CODES, Reason, ReasonCode, ReviewState, SessionFacts, review
 from chargepoints.tables import CdrRow, MeterSampleRow, StatusHistoryRow, TransactionEventRow, TransactionRow
@@ -57,22 +58,26 @@ class Measured:
     unplugged_at: datetime | None
 
 
-async def settle(transaction_id: int, *, uow: UnitOfWork, clock: Clock) -> CdrRow | None:
+async def settle(
+    transaction_id: int, *, uow: UnitOfWork, clock: Clock, publisher: EventPublisher | None = None
+) -> CdrRow | None:
     """Write the CDR of an ended session, or flag the session for review: None then, and for a
     running, voided or unknown session. Idempotent: the CDR already written is returned."""
     try:
-        return await _settle(transaction_id, uow, clock.now())
+        return await _settle(transaction_id, uow, clock.now(), publisher)
     except IntegrityError:
         # Another writer (the sweep, a resent stop on another node) committed it first.
         async with uow:
             return await cdr_of(uow.session, transaction_id)
 
 
-async def settle_after_stop(transaction_id: int, *, uow: UnitOfWork, clock: Clock) -> None:
+async def settle_after_stop(
+    transaction_id: int, *, uow: UnitOfWork, clock: Clock, publisher: EventPublisher
+) -> None:
     """``settle`` for the stop handlers: pricing must never fail a station's stop, so a failure
     is logged and left to the sweep."""
     try:
-        await settle(transaction_id, uow=uow, clock=clock)
+        await settle(transaction_id, uow=uow, clock=clock, publisher=publisher)
     except Exception:
         log.exception("CDR of transaction %s failed; the sweep retries it", transaction_id)
 
@@ -103,7 +108,9 @@ async def sweep(*, uow: UnitOfWork, clock: Clock, limit: int = SWEEP_BATCH) -> i
     return written
 
 
-async def _settle(transaction_id: int, uow: UnitOfWork, now: datetime) -> CdrRow | None:
+async def _settle(
+    transaction_id: int, uow: UnitOfWork, now: datetime, publisher: EventPublisher | None
+) -> CdrRow | None:
     async with uow:
         existing = await cdr_of(uow.session, transaction_id)
         if existing is not None:
@@ -121,7 +128,7 @@ async def _settle(transaction_id: int, uow: UnitOfWork, now: datetime) -> CdrRow
             return None
         tx.review_state = None
         cdr = await write(uow, tx, measured, now)
-        await uow.commit()
+        await uow.commit(publisher)
         return cdr
 
 
@@ -245,6 +252,8 @@ async def write(
     )
     uow.session.add(row)
     await uow.session.flush()
+    assert row.id is not None
+    uow.events.append(events.CdrWritten(tx.station_id, tx.id, row.id))
     return row
 
 

@@ -98,14 +98,6 @@ class PaymentGuard(Protocol):
         ...
 
 
-class PostPaid:
-    """Accounts pay after the session, from its CDR, so nothing is checked before it. A wallet
-    with a minimum balance takes this one's place in ``csms.bootstrap``."""
-
-    async def refusal(self, driver: Driver, station_id: str) -> str | None:
-        return None
-
-
 class CommandSender(Protocol):
     """Sends a queued command and records its outcome (``csms.commands.CommandRunner``)."""
 

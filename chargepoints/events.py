@@ -68,3 +68,11 @@ class SiteLoadChanged(Event):
 
     site_id: int | None
     transaction_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CdrWritten(Event):
+    """A session's charge detail record is final: billing settles it."""
+
+    transaction_id: int
+    cdr_id: int

@@ -187,7 +187,7 @@ async def stop_transaction(
     changes nothing (and finds the CDR written); a stop for an id we never issued is still kept,
     flagged for review, because the energy was delivered all the same."""
     verdict, tx_id = await _stop(cmd, uow, clock, publisher)
-    await cdrs.settle_after_stop(tx_id, uow=uow, clock=clock)
+    await cdrs.settle_after_stop(tx_id, uow=uow, clock=clock, publisher=publisher)
     return verdict
 
 
@@ -236,7 +236,7 @@ async def record_transaction_event(
     CDR waits for events that arrive late (see ``cdrs.EVENTS_GRACE``) and is written once."""
     verdict, ended = await _record_event(cmd, uow, clock, publisher)
     if ended is not None:
-        await cdrs.settle_after_stop(ended, uow=uow, clock=clock)
+        await cdrs.settle_after_stop(ended, uow=uow, clock=clock, publisher=publisher)
     return verdict
 
 

@@ -20,6 +20,7 @@ from web.api import (
     auth,
     bulk,
     commands,
+    coupons,
     driver_reservations,
     driver_sessions,
     driver_stations,
@@ -31,14 +32,18 @@ from web.api import (
     operations,
     operator,
     orders,
+    payment_webhooks,
     problems,
     profile_templates,
     profiles,
+    recharge_packages,
+    refunds,
     reservations,
     sessions,
     site_loads,
     tariffs,
     tenants,
+    wallet,
 )
 
 
@@ -104,5 +109,12 @@ def create_app(settings: Settings, *, system: bootstrap.System | None = None) ->
     app.include_router(driver_sessions.router)
     app.include_router(orders.router)
     app.include_router(driver_reservations.router)
+    app.include_router(wallet.router)
+    app.include_router(payment_webhooks.router)
+    app.include_router(recharge_packages.router)
+    app.include_router(refunds.driver)
+    app.include_router(refunds.operator)
+    app.include_router(coupons.driver)
+    app.include_router(coupons.operator)
     portal.install(app)  # after the API's error handlers: it answers only /portal with pages
     return app

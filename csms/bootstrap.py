@@ -9,11 +9,12 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from chargepoints import alarms, services
-from chargepoints.driver_sessions import PaymentGuard, PostPaid
+from chargepoints.driver_sessions import PaymentGuard
 from chargepoints.live_cost import LiveCosts
 from chargepoints.load_management import LoadManager
 from chargepoints.model import MeterReport, RegistrationStatus
@@ -23,6 +24,12 @@ from csms.accounts.model import AuthConfig
 from csms.accounts.ports import SmsSender
 from csms.accounts.tokens import load_secret_key
 from csms.batching import GroupCommit
+from csms.billing import payments as billing_payments
+from csms.billing.ports import RefundSender
+from csms.billing.providers import Providers
+from csms.billing.providers.sandbox import SandboxProvider, over_http, sandbox_secret
+from csms.billing.refund_sender import ProviderRefunds
+from csms.billing.wallet import WalletPolicy, Wallets
 from csms.bus import InProcessBus, RedisBus
 from csms.commands import CommandRunner
 from csms.db import create_engine, session_factory
@@ -61,12 +68,15 @@ class System:
     live_costs: LiveCosts
     alarms: alarms.AlarmRaiser
     load: LoadManager
+    wallets: Wallets
+    payments: PaymentGuard  # what a driver's start must pass: the wallet's minimum balance
     auth: AuthConfig
     sms: SmsSender
     cluster: Cluster | None = None
+    payment_providers: Providers | None = None
+    refund_sender: RefundSender = field(default_factory=ProviderRefunds)
     scheduler: AsyncIOScheduler | None = field(default=None)
     live: LiveHub = field(default_factory=LiveHub)  # driver live progress, fed by the bus
-    payments: PaymentGuard = field(default_factory=PostPaid)  # the wallet's check goes here
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions)
@@ -79,8 +89,12 @@ class System:
         self.live_costs.start()
         self.alarms.work.start()
         self.load.start()
+        self.wallets.work.start()
         if with_scheduler:
             self.scheduler = create_scheduler(self.settings, self.uow, self.clock, self.station_gateway)
+            self.scheduler.add_job(
+                self.wallets.sweep, "interval", minutes=1, id="settle-wallets", coalesce=True, max_instances=1
+            )
             self.scheduler.start()
 
     async def stop(self) -> None:
@@ -90,10 +104,13 @@ class System:
         await self.live_costs.stop()
         await self.alarms.work.stop()
         await self.load.stop()
+        await self.wallets.work.stop()
         await self.connections.close_all()
         if self.cluster is not None:
             await self.cluster.stop()
         await self.message_log.stop()
+        if self.payment_providers is not None:
+            await self.payment_providers.stop()
         await self.bus.stop()
         await self.engine.dispose()
 
@@ -154,6 +171,11 @@ def build(settings: Settings, *, clock: Clock | None = None, bus: InProcessBus |
         retry_s=settings.load_retry,
     )
     bus.subscribe(load.on_event)
+    auth = _auth_config(settings)
+    payment_providers = _payment_providers(settings, auth, sessions, clock)
+    policy = WalletPolicy(settings.wallet_min_balance, settings.wallet_hold, settings.platform_fee_rate)
+    wallets = Wallets(lambda: UnitOfWork(sessions), station_gateway, clock, policy)
+    bus.subscribe(wallets.on_event)
     return System(
         settings,
         engine,
@@ -169,9 +191,12 @@ def build(settings: Settings, *, clock: Clock | None = None, bus: InProcessBus |
         live_costs,
         alarm_raiser,
         load,
-        _auth_config(settings),
+        wallets,
+        wallets,
+        auth,
         sms_sender(settings),
         cluster,
+        payment_providers,
         live=live,
     )
 
@@ -182,3 +207,22 @@ def _auth_config(settings: Settings) -> AuthConfig:
         log.warning("CSMS_SECRET_KEY is unset: each node signs tokens with its own key, so set one")
     key = load_secret_key(configured, settings.data_dir)
     return AuthConfig(key, timedelta(seconds=settings.sms_code_ttl))
+
+
+def _payment_providers(
+    settings: Settings, auth: AuthConfig, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> Providers:
+    """The sandbox, which calls our webhook like a real provider would: over HTTP when the
+    server's public address is known, else straight into the same verify-and-credit path."""
+    client = httpx.AsyncClient(timeout=10)
+    tolerance = settings.payment_webhook_tolerance_s
+    sandbox = SandboxProvider(sandbox_secret(auth.secret_key), clock=clock, tolerance_s=tolerance)
+    if settings.public_url:
+        sandbox.deliver = over_http(f"{settings.public_url}/api/v1/payments/sandbox/webhook", client)
+    else:
+
+        async def deliver(headers: dict[str, str], body: bytes) -> None:
+            await billing_payments.receive(sandbox, headers, body, sessions=sessions, clock=clock)
+
+        sandbox.deliver = deliver
+    return Providers([sandbox], default=settings.payment_provider, client=client)

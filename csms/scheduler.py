@@ -12,6 +12,7 @@ from chargepoints import alarms, cdrs, jobs, reservations, review
 from chargepoints.ports import Clock, StationGateway
 from chargepoints.repository import UnitOfWork
 from csms.accounts import jobs as account_jobs
+from csms.billing import coupon_jobs
 from csms.settings import Settings
 from web import idempotency, signing
 
@@ -27,6 +28,13 @@ def create_scheduler(
         )
 
     scheduler.add_job(purge, "interval", hours=1, id="purge-message-log", coalesce=True, max_instances=1)
+
+    async def expire_coupons() -> None:
+        await coupon_jobs.expire(uow=make_uow(), clock=clock)
+
+    scheduler.add_job(
+        expire_coupons, "interval", minutes=10, id="expire-coupons", coalesce=True, max_instances=1
+    )
 
     async def purge_load() -> None:
         await jobs.purge_load_history(uow=make_uow(), clock=clock, retention_days=settings.load_history_days)

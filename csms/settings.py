@@ -5,6 +5,7 @@ Deployments rely on these exact variable names, so they are part of the public c
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import StrEnum
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -46,6 +47,11 @@ class Settings(BaseSettings):
     data_dir: str = "csms-data"
     stale_session_hours: int = Field(default=24, ge=1)  # a running session silent this long is flagged
     offline_alarm_minutes: int = Field(default=10, ge=1)  # a station unheard of this long raises an alarm
+    wallet_min_balance: Decimal = Field(default=Decimal(10), ge=0, le=100_000)  # a wallet start needs this
+    wallet_hold: Decimal = Field(default=Decimal(50), ge=0, le=100_000)  # set aside per session
+    platform_fee_rate: Decimal = Field(default=Decimal("0.05"), ge=0, le=1)  # platform share of a session
+    payment_provider: str = Field(default="sandbox", pattern="^(sandbox|stripe|wechat|alipay)$")
+    payment_webhook_tolerance_s: int = Field(default=300, ge=30, le=3600)  # older callbacks refused
     load_debounce: float = Field(default=1.0, ge=0, le=60)  # s smart charging waits to gather changes
     load_stack_level: int = Field(default=1, ge=0, le=100)  # stack level of the TxProfiles it sends
     load_history_days: int = Field(default=90, ge=1)  # how long sites' load samples are kept

@@ -13,7 +13,8 @@ import chargepoints.load_tables
 import chargepoints.tables  # noqa: F401  (registers the tables on the metadata)
 import csms.accounts.portal_tables
 import csms.accounts.tables
-import csms.audit  # noqa: F401
+import csms.audit
+import csms.billing.tables  # noqa: F401
 import tariffs.tables  # noqa: F401
 import web.quality_tables  # noqa: F401
 from csms.db import create_engine, metadata

@@ -7,6 +7,7 @@ import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -51,7 +52,11 @@ def database_url(backend: str, template_dir: Path, tmp_path: Path) -> Iterator[s
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
-        database_url=database_url, heartbeat_interval=60, response_timeout=5, data_dir=str(tmp_path / "data")
+        database_url=database_url,
+        heartbeat_interval=60,
+        response_timeout=5,
+        data_dir=str(tmp_path / "data"),
+        wallet_min_balance=Decimal(0),  # drivers start without topping up, unless a test says so
     )
 
 

@@ -65,7 +65,7 @@ def split_at(boundary: datetime, readings: list[tuple[datetime, int]]) -> tuple[
 @pytest.mark.parametrize("version", ["1.6", "2.0.1"])
 async def test_a_session_across_a_band_boundary_is_priced_by_band(server: LiveServer, version: str) -> None:
     zone = mid_day_zone(datetime.now(UTC))
-    boundary_local = (datetime.now(zone) + timedelta(seconds=3)).replace(microsecond=0)
+    boundary_local = (datetime.now(zone) + timedelta(seconds=6)).replace(microsecond=0)
     boundary = boundary_local.astimezone(UTC)
     system = server.system
     site_id = await admin.put_site("Depot", uow=system.uow(), clock=system.clock, time_zone=zone.key)
