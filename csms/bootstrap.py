@@ -24,6 +24,7 @@ from csms.accounts.model import AuthConfig
 from csms.accounts.ports import SmsSender
 from csms.accounts.tokens import load_secret_key
 from csms.batching import GroupCommit
+from csms.billing import jobs as billing_jobs
 from csms.billing import payments as billing_payments
 from csms.billing.ports import RefundSender
 from csms.billing.providers import Providers
@@ -95,6 +96,8 @@ class System:
             self.scheduler.add_job(
                 self.wallets.sweep, "interval", minutes=1, id="settle-wallets", coalesce=True, max_instances=1
             )
+            drift = billing_jobs.check_drift
+            self.scheduler.add_job(drift, "interval", hours=1, args=[self.sessions, self.clock], id="drift")
             self.scheduler.start()
 
     async def stop(self) -> None:
