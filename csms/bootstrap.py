@@ -22,8 +22,10 @@ from chargepoints.ports import Clock, FileStore, StationGateway, SystemClock
 from chargepoints.repository import UnitOfWork
 from csms.accounts.model import AuthConfig
 from csms.accounts.ports import SmsSender
+from csms.accounts.tables import UserRow
 from csms.accounts.tokens import load_secret_key
 from csms.batching import GroupCommit
+from csms.billing import coupon_jobs
 from csms.billing import jobs as billing_jobs
 from csms.billing import payments as billing_payments
 from csms.billing.ports import RefundSender
@@ -98,7 +100,20 @@ class System:
             )
             drift = billing_jobs.check_drift
             self.scheduler.add_job(drift, "interval", hours=1, args=[self.sessions, self.clock], id="drift")
+            self.scheduler.add_job(
+                self._remind_coupons, "interval", hours=1, id="remind-coupons", coalesce=True
+            )
             self.scheduler.start()
+
+    async def _remind_coupons(self) -> None:
+        await coupon_jobs.remind(uow=self.uow(), clock=self.clock, notify=self._text_user)
+
+    async def _text_user(self, user_id: int, text: str) -> None:
+        """An SMS to a user's phone (coupon reminders)."""
+        async with self.sessions() as session:
+            user = await session.get(UserRow, user_id)
+        if user is not None:
+            await self.sms.send(user.phone, text)
 
     async def stop(self) -> None:
         if self.scheduler is not None:

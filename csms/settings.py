@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     platform_fee_rate: Decimal = Field(default=Decimal("0.05"), ge=0, le=1)  # platform share of a session
     payment_provider: str = Field(default="sandbox", pattern="^(sandbox|stripe|wechat|alipay)$")
     payment_webhook_tolerance_s: int = Field(default=300, ge=30, le=3600)  # older callbacks refused
+    points_per_kwh: int = Field(default=1, ge=0, le=1000)  # points a driver earns per kWh charged
+    points_per_currency_unit: int = Field(default=1, ge=0, le=1000)  # and per whole unit paid
+    sign_in_points: int = Field(default=5, ge=0, le=10_000)  # once a day
+    invitation_points: int = Field(default=100, ge=0, le=100_000)  # each side, after the first paid session
     load_debounce: float = Field(default=1.0, ge=0, le=60)  # s smart charging waits to gather changes
     load_stack_level: int = Field(default=1, ge=0, le=100)  # stack level of the TxProfiles it sends
     load_history_days: int = Field(default=90, ge=1)  # how long sites' load samples are kept

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import Header, Request
@@ -59,6 +59,15 @@ class Fingerprint:
         return (row.method, row.path, row.body_hash) == (self.method, self.path, self.body_hash)
 
 
+ABANDONED_AFTER = timedelta(minutes=5)
+"""A key claimed this long ago and still without an answer was held by a node that crashed (no
+request runs this long): a retry takes it over instead of waiting for the key to expire."""
+
+
+def _abandoned(row: IdempotencyKeyRow, now: datetime) -> bool:
+    return row.status is None and now - row.created_at > ABANDONED_AFTER
+
+
 class IdempotencyKeys:
     """The stored keys: claimed while their request runs, then holding its answer until expiry."""
 
@@ -90,9 +99,9 @@ class IdempotencyKeys:
                     col(IdempotencyKeyRow.caller) == caller, col(IdempotencyKeyRow.key) == key
                 )
                 existing = (await session.execute(query)).scalars().first()
-                if existing is not None and existing.expires_at > now:
+                if existing is not None and existing.expires_at > now and not _abandoned(existing, now):
                     return existing
-                if existing is not None:  # expired, not purged yet: free it and claim again
+                if existing is not None:  # expired or abandoned: free it and claim again
                     await session.execute(
                         delete(IdempotencyKeyRow).where(col(IdempotencyKeyRow.id) == existing.id)
                     )

@@ -41,6 +41,7 @@ class UserRow(SQLModel, table=True):
     token_version: int = 0
     invitation_code: str = Field(unique=True, max_length=16)
     invited_by: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    postpaid: bool = False  # a fleet account: charges without a wallet balance, invoiced monthly
     disabled: bool = False
     created_at: datetime = Field(sa_type=UtcDateTime)
 

@@ -174,6 +174,7 @@ class CouponTemplateRow(SQLModel, table=True):
     per_user_limit: int = 1
     stock: int | None = None
     issued: int = 0
+    points_price: int | None = None  # drivers may redeem this many points for one; None: not for points
     created_at: datetime = Field(sa_type=UtcDateTime)
 
 
@@ -199,3 +200,52 @@ class CouponRow(SQLModel, table=True):
     used_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     transaction_id: int | None = Field(default=None, foreign_key="transactions.id")
     discount: Decimal | None = Field(default=None, sa_type=Money)
+
+
+class PointsEntryRow(SQLModel, table=True):
+    """Points a driver earned (+) or spent (-). ``key`` names why, so nothing is earned twice:
+    "kwh:<tx>", "spend:<tx>", "sign_in:<user>:<date>", "invited:<invitee>", "redeem:<coupon>"."""
+
+    __tablename__ = "points_entries"
+    __table_args__ = (UniqueConstraint("key"), Index(None, "user_id", "id"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE")
+    key: str = Field(max_length=80)
+    points: int
+    reason: str = Field(max_length=12)  # kwh, spend, sign_in, invitation, redeem
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class VipLevelRow(SQLModel, table=True):
+    """A tenant's VIP level: drivers who spent at least ``min_spend`` over the last 90 days pay
+    ``service_fee_discount`` (a fraction, 0.2 = 20 %) less service fee."""
+
+    __tablename__ = "vip_levels"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: int = Field(foreign_key="tenants.id", ondelete="CASCADE")
+    name: str = Field(max_length=50)
+    min_spend: Decimal = Field(sa_type=Money)
+    service_fee_discount: Decimal = Field(sa_type=Money)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class InvoiceRow(SQLModel, table=True):
+    """A post-paid (fleet) account's sessions of one month, billed together."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (UniqueConstraint("user_id", "period", "currency"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE")
+    tenant_id: int = Field(foreign_key="tenants.id", ondelete="CASCADE")
+    period: str = Field(max_length=7)  # YYYY-MM, UTC
+    currency: str = Field(max_length=3)
+    sessions: int
+    energy_wh: int
+    total: Decimal = Field(sa_type=Money)
+    status: str = Field(default="Issued", max_length=8)  # Issued, Paid
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    paid_at: datetime | None = Field(default=None, sa_type=UtcDateTime)

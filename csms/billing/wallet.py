@@ -53,6 +53,7 @@ class Payer:
     user_id: int
     tenant_id: int
     currency: str
+    postpaid: bool = False
 
 
 class Wallets:
@@ -75,6 +76,9 @@ class Wallets:
             tenant = await uow.session.get(TenantRow, driver.tenant_id)
             if tenant is None:
                 return "Your account has no operator to pay"
+            user = await uow.session.get(UserRow, driver.user_id)
+            if user is not None and user.postpaid:  # a fleet account, invoiced monthly
+                return None
             balance = await ledger.cached_balance(uow.session, model.wallet(driver.user_id, tenant.currency))
         if balance < self._policy.min_balance:
             return f"Top up your wallet: starting needs {self._policy.min_balance} {tenant.currency}"
@@ -94,12 +98,13 @@ class Wallets:
             await self._check_cost(event)
 
     async def hold(self, transaction_id: int) -> Decimal | None:
-        """Set money aside for a driver's session: the policy's hold, or what the wallet has."""
+        """Set money aside for a driver's session: the policy's hold, or what the wallet has.
+        Post-paid accounts have nothing held, so nothing stops their sessions either."""
         now = self._clock.now()
         async with self._uow() as uow:
             tx = await uow.session.get(TransactionRow, transaction_id)
             payer = await _payer(uow.session, tx)
-            if tx is None or payer is None:
+            if tx is None or payer is None or payer.postpaid:
                 return None
             if await uow.session.get(WalletHoldRow, transaction_id) is not None:
                 return None
@@ -223,13 +228,13 @@ async def _payer(session: AsyncSession, tx: TransactionRow | None) -> Payer | No
     if tx is None or tx.id_token is None:
         return None
     query = (
-        select(UserRow.id, UserRow.tenant_id, TenantRow.currency)
+        select(UserRow.id, UserRow.tenant_id, TenantRow.currency, UserRow.postpaid)
         .join(IdTokenRow, col(IdTokenRow.user_id) == col(UserRow.id))
         .join(TenantRow, col(TenantRow.id) == col(UserRow.tenant_id))
         .where(col(IdTokenRow.token) == tx.id_token)
     )
     found = (await session.execute(query)).first()
-    return None if found is None else Payer(int(found[0]), int(found[1]), str(found[2]))
+    return None if found is None else Payer(int(found[0]), int(found[1]), str(found[2]), bool(found[3]))
 
 
 async def _coupon(

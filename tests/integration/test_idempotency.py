@@ -215,6 +215,23 @@ async def test_expired_keys_are_claimed_afresh_and_purged(system: bootstrap.Syst
     assert await stored_keys(system) == 0
 
 
+async def test_a_key_left_running_by_a_crashed_node_is_taken_over(system: bootstrap.System) -> None:
+    clock = FakeClock()
+    keys = IdempotencyKeys(system.sessions, clock, timedelta(hours=24))
+    request = Fingerprint("POST", ORDERS, "0" * 64)
+    crashed = await keys.claim("ip:1", "k", request)  # claimed, then the node died: never answered
+    assert isinstance(crashed, int)
+    clock.advance(minutes=1)
+    assert isinstance(await keys.claim("ip:1", "k", request), IdempotencyKeyRow)  # may still run
+    clock.advance(minutes=5)
+    retried = await keys.claim("ip:1", "k", request)
+    assert isinstance(retried, int)
+    async with system.sessions() as session:
+        row = await session.get(IdempotencyKeyRow, retried)
+        assert row is not None and row.created_at == clock.now()  # a fresh claim, not the dead one
+    assert await stored_keys(system) == 1
+
+
 async def test_lifespan_and_websockets_pass_untouched(system: bootstrap.System) -> None:
     reached: list[str] = []
 

@@ -16,7 +16,9 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from chargepoints import admin
+from chargepoints.driver_sessions import Driver as DriverRef
 from chargepoints.tables import IdTokenRow, TransactionRow
+from csms.accounts.tables import UserRow
 from csms.audit import AuditRow
 from csms.billing import ledger, model, rules
 from csms.billing.tables import LedgerEntryRow, LedgerPostingRow, WalletHoldRow
@@ -169,3 +171,36 @@ async def test_a_session_the_wallet_cannot_pay_for_is_stopped(server: LiveServer
         stopped = (await session.execute(query)).scalars().one()
     assert stopped.actor == "wallet" and stopped.details["reason"] == "wallet balance exhausted"
     await emulated.close()
+
+
+async def test_a_post_paid_account_charges_with_an_empty_wallet_and_owes_it(server: LiveServer) -> None:
+    system = server.system
+    tenant_id = await priced_site(system, "CP-F")
+    driver = await a_driver(system, tenant_id=tenant_id)
+    async with system.sessions() as session:
+        user = await session.get(UserRow, driver.user_id)
+        assert user is not None
+        user.postpaid = True
+        await session.commit()
+    token = await app_token(system, driver.user_id)
+    plugged = {"connectorId": 1, "errorCode": "NoError", "status": "Preparing"}
+    start = datetime.now(UTC) - timedelta(hours=1)
+    async with await WireStation.connect(server.ws, "CP-F") as station:
+        await station.ok("BootNotification", boot16())
+        await station.ok("StatusNotification", plugged)
+        refusal = await system.wallets.refusal(
+            DriverRef(driver.user_id, tenant_id, token, frozenset({token})), "CP-F"
+        )
+        assert refusal is None  # a fleet account needs no balance
+        started = {"connectorId": 1, "idTag": token, "meterStart": 0, "timestamp": start.isoformat()}
+        tx_id = int((await station.ok("StartTransaction", started))["transactionId"])
+        stop = {"transactionId": tx_id, "meterStop": 5_000, "timestamp": datetime.now(UTC).isoformat()}
+        await station.ok("StopTransaction", stop)
+
+    async def owed() -> Decimal | None:
+        left = await balance(system, model.wallet(driver.user_id, EUR))
+        return left if left < 0 else None
+
+    assert await until(owed, "the debt") == Decimal("-5.00")
+    async with system.sessions() as session:
+        assert await session.get(WalletHoldRow, tx_id) is None  # nothing was held
