@@ -27,12 +27,14 @@ from web.api import (
     feedback,
     files,
     health,
+    invoices,
     local_list,
     me,
     operations,
     operator,
     orders,
     payment_webhooks,
+    points,
     problems,
     profile_templates,
     profiles,
@@ -41,6 +43,7 @@ from web.api import (
     reservations,
     sessions,
     site_loads,
+    statements,
     tariffs,
     tenants,
     wallet,
@@ -116,5 +119,11 @@ def create_app(settings: Settings, *, system: bootstrap.System | None = None) ->
     app.include_router(refunds.operator)
     app.include_router(coupons.driver)
     app.include_router(coupons.operator)
+    app.include_router(statements.driver)
+    app.include_router(statements.operator)
+    app.include_router(invoices.driver)
+    app.include_router(invoices.operator)
+    app.include_router(points.driver)
+    app.include_router(points.operator)
     portal.install(app)  # after the API's error handlers: it answers only /portal with pages
     return app

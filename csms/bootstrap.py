@@ -191,7 +191,14 @@ def build(settings: Settings, *, clock: Clock | None = None, bus: InProcessBus |
     bus.subscribe(load.on_event)
     auth = _auth_config(settings)
     payment_providers = _payment_providers(settings, auth, sessions, clock)
-    policy = WalletPolicy(settings.wallet_min_balance, settings.wallet_hold, settings.platform_fee_rate)
+    policy = WalletPolicy(
+        settings.wallet_min_balance,
+        settings.wallet_hold,
+        settings.platform_fee_rate,
+        settings.points_per_kwh,
+        settings.points_per_currency_unit,
+        settings.invitation_points,
+    )
     wallets = Wallets(lambda: UnitOfWork(sessions), station_gateway, clock, policy)
     bus.subscribe(wallets.on_event)
     return System(

@@ -12,7 +12,7 @@ from chargepoints import alarms, cdrs, jobs, reservations, review
 from chargepoints.ports import Clock, StationGateway
 from chargepoints.repository import UnitOfWork
 from csms.accounts import jobs as account_jobs
-from csms.billing import coupon_jobs
+from csms.billing import coupon_jobs, invoices
 from csms.settings import Settings
 from web import idempotency, signing
 
@@ -35,6 +35,13 @@ def create_scheduler(
     scheduler.add_job(
         expire_coupons, "interval", minutes=10, id="expire-coupons", coalesce=True, max_instances=1
     )
+
+    async def issue_invoices() -> None:
+        first = clock.now().replace(day=1)
+        last_month = (first - timedelta(days=1)).strftime("%Y-%m")
+        await invoices.issue_invoices(last_month, uow=make_uow(), clock=clock)
+
+    scheduler.add_job(issue_invoices, "cron", day=1, hour=2, id="issue-invoices", coalesce=True)
 
     async def purge_load() -> None:
         await jobs.purge_load_history(uow=make_uow(), clock=clock, retention_days=settings.load_history_days)

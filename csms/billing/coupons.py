@@ -60,6 +60,7 @@ class NewTemplate:
     valid_days: int | None = None
     per_user_limit: int = 1
     stock: int | None = None
+    points_price: int | None = None  # drivers may redeem this many points for one
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +168,7 @@ async def issue(
         user = await uow.session.get(UserRow, user_id)
         if user is None:
             raise NotFound(f"User {user_id} not found")
-        coupon = await _grant(uow.session, template_id, user, source, now, limit=False)
+        coupon = await grant(uow.session, template_id, user, source, now, limit=False)
         audit.record(
             uow.session,
             actor=actor,
@@ -187,14 +188,16 @@ async def claim(template_id: int, user_id: int, *, uow: UnitOfWork, clock: Clock
         user = await uow.session.get(UserRow, user_id)
         if user is None:
             raise NotFound(f"User {user_id} not found")
-        coupon = await _grant(uow.session, template_id, user, "campaign", clock.now(), limit=True)
+        coupon = await grant(uow.session, template_id, user, "campaign", clock.now(), limit=True)
         await uow.commit()
     return coupon
 
 
-async def _grant(
+async def grant(
     session: AsyncSession, template_id: int, user: UserRow, source: str, now: datetime, *, limit: bool
 ) -> Held:
+    """Hand out one coupon of the template inside the caller's transaction (the caller commits):
+    stock by one conditional UPDATE, the per-user limit when `limit`."""
     t = CouponTemplateRow
     taken = await session.execute(
         update(t)

@@ -28,7 +28,7 @@ from chargepoints.serial import SerialWork
 from chargepoints.tables import CdrRow, IdTokenRow, SiteRow, StationRow, TransactionRow
 from csms import audit
 from csms.accounts.tables import TenantRow, UserRow
-from csms.billing import coupons, ledger, model, rules
+from csms.billing import coupons, ledger, model, rewards, rules, vip
 from csms.billing.tables import WalletHoldRow
 from tariffs.currency import billed
 
@@ -44,6 +44,9 @@ class WalletPolicy:
     min_balance: Decimal
     hold: Decimal
     platform_rate: Decimal
+    points_per_kwh: int = 0
+    points_per_unit: int = 0
+    invitation_points: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +148,20 @@ class Wallets:
             held = hold.amount if hold is not None and hold.status == "Held" else Decimal(0)
             cost = billed(cdr.total, payer.currency)
             revenue_tenant = await _site_tenant(uow.session, cdr.station_id) or payer.tenant_id
-            discount = await _coupon(uow.session, payer.user_id, transaction_id, cost, cdr.station_id, now)
+            service_fee = vip.service_fee(cdr.lines)
+            member = await vip.service_discount(
+                uow.session, payer.user_id, payer.tenant_id, cdr.lines, payer.currency, now
+            )
+            coupon = await _coupon(
+                uow.session,
+                payer.user_id,
+                transaction_id,
+                cost - member,
+                service_fee - member,
+                cdr.station_id,
+                now,
+            )
+            discount = member + coupon
             entry = rules.settle(
                 transaction_id,
                 payer.user_id,
@@ -157,6 +173,18 @@ class Wallets:
                 payer.currency,
             )
             await ledger.post(uow.session, entry, actor=ACTOR, at=now)
+            await rewards.after_settlement(
+                uow.session,
+                user_id=payer.user_id,
+                transaction_id=transaction_id,
+                energy_wh=cdr.energy_wh,
+                paid=cost - discount,
+                currency=payer.currency,
+                now=now,
+                per_kwh=self._policy.points_per_kwh,
+                per_unit=self._policy.points_per_unit,
+                invitation=self._policy.invitation_points,
+            )
             if hold is not None:
                 hold.status, hold.settled_at = "Settled", now
             try:
@@ -238,10 +266,16 @@ async def _payer(session: AsyncSession, tx: TransactionRow | None) -> Payer | No
 
 
 async def _coupon(
-    session: AsyncSession, user_id: int, transaction_id: int, cost: Decimal, station_id: str, now: datetime
+    session: AsyncSession,
+    user_id: int,
+    transaction_id: int,
+    cost: Decimal,
+    service_fee: Decimal,
+    station_id: str,
+    now: datetime,
 ) -> Decimal:
     """The driver's best coupon for this session, redeemed in the settlement's transaction."""
-    chosen = await coupons.best_for(session, user_id, cost, Decimal(0), station_id, now)
+    chosen = await coupons.best_for(session, user_id, cost, service_fee, station_id, now)
     if chosen is None or chosen[0].id is None:
         return Decimal(0)
     won = await coupons.redeem(session, chosen[0].id, transaction_id, chosen[1], now)

@@ -20,7 +20,8 @@ from chargepoints.driver_sessions import Driver as DriverRef
 from chargepoints.tables import IdTokenRow, TransactionRow
 from csms.accounts.tables import UserRow
 from csms.audit import AuditRow
-from csms.billing import ledger, model, rules
+from csms.billing import coupons, ledger, model, points, rules
+from csms.billing.coupon_rules import CouponKind
 from csms.billing.tables import LedgerEntryRow, LedgerPostingRow, WalletHoldRow
 from csms.bootstrap import System
 from csms.settings import Settings
@@ -93,6 +94,16 @@ async def test_a_session_is_held_then_settled_once_and_split(server: LiveServer)
     system = server.system
     tenant_id = await priced_site(system, "CP-W")
     driver = await a_driver(system, tenant_id=tenant_id)
+    inviter = await a_driver(system, tenant_id=tenant_id, phone="+8613800000002")
+    async with system.sessions() as session:
+        user = await session.get(UserRow, driver.user_id)
+        assert user is not None
+        user.invited_by = inviter.user_id
+        await session.commit()
+    spec = coupons.NewTemplate(tenant_id, "Two off", CouponKind.AMOUNT_OFF, Decimal(2))
+    template = await coupons.create_template(spec, "test", uow=system.uow(), clock=system.clock)
+    assert template.id is not None
+    await coupons.issue(template.id, driver.user_id, "direct", "test", uow=system.uow(), clock=system.clock)
     token = await app_token(system, driver.user_id)
     await credit(system, driver.user_id, tenant_id, Decimal(100))
     wallet, holds = model.wallet(driver.user_id, EUR), model.holds(driver.user_id, EUR)
@@ -118,10 +129,15 @@ async def test_a_session_is_held_then_settled_once_and_split(server: LiveServer)
 
     await until(settled, "the settlement")
     assert await system.wallets.sweep() == 0  # nothing left for the sweep: settled once
-    assert await balance(system, wallet) == Decimal("88.00")  # 12 kWh at 1.00
+    assert await balance(system, wallet) == Decimal("90.00")  # 12 kWh at 1.00, less the coupon's 2.00
     assert await balance(system, holds) == 0
     assert await balance(system, model.revenue(tenant_id, EUR)) == Decimal("11.40")
     assert await balance(system, model.platform_fees(EUR)) == Decimal("0.60")
+    assert await balance(system, model.promotions(tenant_id, EUR)) == Decimal("-2.00")
+    async with system.sessions() as session:
+        earned = await points.balance(session, driver.user_id)
+        rewarded = await points.balance(session, inviter.user_id)
+    assert (earned, rewarded) == (12 + 10 + 100, 100)  # per kWh, per euro paid, and the invitation
     async with system.sessions() as session:
         keys = list((await session.execute(select(LedgerEntryRow.key))).scalars())
         total = await session.scalar(select(func.sum(LedgerPostingRow.amount)))

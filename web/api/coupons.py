@@ -62,6 +62,7 @@ class TemplateIn(BaseModel):
     )
     per_user_limit: int = Field(default=1, ge=1, le=1000, description="How many one driver may claim")
     stock: int | None = Field(default=None, ge=0, le=10_000_000, description="None: unlimited")
+    points_price: int | None = Field(default=None, ge=1, le=10_000_000, description="Points per coupon")
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -89,6 +90,7 @@ class TemplateIn(BaseModel):
             valid_days=self.valid_days,
             per_user_limit=self.per_user_limit,
             stock=self.stock,
+            points_price=self.points_price,
         )
 
 
@@ -125,6 +127,7 @@ class TemplateOut(BaseModel):
     valid_days: int | None
     per_user_limit: int
     stock: int | None
+    points_price: int | None
     issued: int
     created_at: datetime
 
