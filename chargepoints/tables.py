@@ -29,6 +29,9 @@ class SiteRow(SQLModel, table=True):
     # {"mon": [["08:00", "20:00"]], ...} in the site's time zone; None: always open.
     opening_hours: dict[str, list[list[str]]] | None = Field(default=None, sa_type=JSON)
     photos: list[str] = Field(default_factory=list, sa_type=JSON)  # image URLs
+    # The platform's share of each session here (an investor's site may have its own deal);
+    # None: the server-wide CSMS_PLATFORM_FEE_RATE.
+    platform_fee_rate: Decimal | None = Field(default=None, sa_type=Money)
     created_at: datetime = Field(sa_type=UtcDateTime)
 
 

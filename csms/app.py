@@ -43,6 +43,7 @@ from web.api import (
     reservations,
     sessions,
     site_loads,
+    site_shares,
     statements,
     tariffs,
     tenants,
@@ -100,6 +101,7 @@ def create_app(settings: Settings, *, system: bootstrap.System | None = None) ->
     app.include_router(profiles.router)
     app.include_router(profile_templates.router)
     app.include_router(site_loads.router)
+    app.include_router(site_shares.router)
     app.include_router(tenants.router)
     app.include_router(tariffs.router)
     app.include_router(sessions.router)

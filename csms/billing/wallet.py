@@ -147,7 +147,8 @@ class Wallets:
             hold = await uow.session.get(WalletHoldRow, transaction_id)
             held = hold.amount if hold is not None and hold.status == "Held" else Decimal(0)
             cost = billed(cdr.total, payer.currency)
-            revenue_tenant = await _site_tenant(uow.session, cdr.station_id) or payer.tenant_id
+            site_tenant, site_rate = await _site_terms(uow.session, cdr.station_id)
+            revenue_tenant = site_tenant or payer.tenant_id
             service_fee = vip.service_fee(cdr.lines)
             member = await vip.service_discount(
                 uow.session, payer.user_id, payer.tenant_id, cdr.lines, payer.currency, now
@@ -169,7 +170,7 @@ class Wallets:
                 held,
                 cost,
                 discount,
-                self._policy.platform_rate,
+                self._policy.platform_rate if site_rate is None else site_rate,
                 payer.currency,
             )
             await ledger.post(uow.session, entry, actor=ACTOR, at=now)
@@ -282,10 +283,12 @@ async def _coupon(
     return chosen[1] if won else Decimal(0)
 
 
-async def _site_tenant(session: AsyncSession, station_id: str) -> int | None:
+async def _site_terms(session: AsyncSession, station_id: str) -> tuple[int | None, Decimal | None]:
+    """Whose revenue a session at the station is, and the site's own platform fee rate if any."""
     query = (
-        select(SiteRow.tenant_id)
+        select(col(SiteRow.tenant_id), col(SiteRow.platform_fee_rate))
         .join(StationRow, col(StationRow.site_id) == col(SiteRow.id))
         .where(col(StationRow.id) == station_id)
     )
-    return (await session.execute(query)).scalars().first()
+    found = (await session.execute(query)).first()
+    return (None, None) if found is None else (found[0], found[1])

@@ -17,7 +17,7 @@ from sqlmodel import col, select
 
 from chargepoints import admin
 from chargepoints.driver_sessions import Driver as DriverRef
-from chargepoints.tables import IdTokenRow, TransactionRow
+from chargepoints.tables import IdTokenRow, StationRow, TransactionRow
 from csms.accounts.tables import UserRow
 from csms.audit import AuditRow
 from csms.billing import coupons, ledger, model, points, rules
@@ -220,3 +220,39 @@ async def test_a_post_paid_account_charges_with_an_empty_wallet_and_owes_it(serv
     assert await until(owed, "the debt") == Decimal("-5.00")
     async with system.sessions() as session:
         assert await session.get(WalletHoldRow, tx_id) is None  # nothing was held
+
+
+async def test_a_site_with_its_own_share_splits_its_sessions_by_it(server: LiveServer) -> None:
+    system = server.system
+    tenant_id = await priced_site(system, "CP-S")
+    driver = await a_driver(system, tenant_id=tenant_id)
+    token = await app_token(system, driver.user_id)
+    await credit(system, driver.user_id, tenant_id, Decimal(100))
+    async with system.sessions() as session:
+        query = select(StationRow.site_id).where(col(StationRow.id) == "CP-S")
+        site_id = (await session.execute(query)).scalar_one()
+    share = f"/api/v1/operator/sites/{site_id}/revenue-share"
+    async with httpx.AsyncClient(base_url=server.http) as api:
+        server_wide = {"site_id": site_id, "platform_fee_rate": "0.05", "own_rate": False}
+        assert (await api.get(share)).json() == server_wide
+        assert (await api.put(share, json={"platform_fee_rate": "1.5"})).status_code == 422
+        elsewhere = await api.put(
+            "/api/v1/operator/sites/9999/revenue-share", json={"platform_fee_rate": "0.1"}
+        )
+        assert elsewhere.status_code == 404
+        made = await api.put(share, json={"platform_fee_rate": "0.1"})
+        assert made.json() == {"site_id": site_id, "platform_fee_rate": "0.1", "own_rate": True}
+    start = datetime.now(UTC) - timedelta(hours=1)
+    async with await WireStation.connect(server.ws, "CP-S") as station:
+        await station.ok("BootNotification", boot16())
+        started = {"connectorId": 1, "idTag": token, "meterStart": 0, "timestamp": start.isoformat()}
+        tx_id = int((await station.ok("StartTransaction", started))["transactionId"])
+        stop = {"transactionId": tx_id, "meterStop": 12_000, "timestamp": datetime.now(UTC).isoformat()}
+        await station.ok("StopTransaction", stop)
+
+    async def fee() -> Decimal | None:
+        taken = await balance(system, model.platform_fees(EUR))
+        return taken if taken else None
+
+    assert await until(fee, "the settlement") == Decimal("1.20")  # 10 % of 12.00
+    assert await balance(system, model.revenue(tenant_id, EUR)) == Decimal("10.80")
