@@ -106,7 +106,8 @@ async def _add(
     return row, True
 
 
-async def _account_id(session: AsyncSession, account: AccountRef) -> int | None:
+async def account_id(session: AsyncSession, account: AccountRef) -> int | None:
+    """The account's id, or None when no posting has touched it yet."""
     query = select(col(LedgerAccountRow.id)).where(
         col(LedgerAccountRow.kind) == account.kind.value,
         col(LedgerAccountRow.owner) == account.owner,
@@ -117,7 +118,7 @@ async def _account_id(session: AsyncSession, account: AccountRef) -> int | None:
 
 async def _open(session: AsyncSession, account: AccountRef, at: datetime) -> int:
     """The account's id, creating it first if needed; a concurrent creator is not an error."""
-    found = await _account_id(session, account)
+    found = await account_id(session, account)
     if found is not None:
         return found
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
@@ -129,7 +130,7 @@ async def _open(session: AsyncSession, account: AccountRef, at: datetime) -> int
         "created_at": at,
     }
     await session.execute(insert(LedgerAccountRow).values(**values).on_conflict_do_nothing())
-    created = await _account_id(session, account)
+    created = await account_id(session, account)
     assert created is not None
     return created
 
@@ -148,10 +149,10 @@ async def _move(session: AsyncSession, account_id: int, amount: Decimal) -> None
 
 async def balance(session: AsyncSession, account: AccountRef) -> Decimal:
     """The sum of the account's postings: the truth."""
-    account_id = await _account_id(session, account)
-    if account_id is None:
+    found = await account_id(session, account)
+    if found is None:
         return Decimal(0)
-    where = col(LedgerPostingRow.account_id) == account_id
+    where = col(LedgerPostingRow.account_id) == found
     if _sqlite(session):  # SQL SUM over text would be a float
         rows = await session.execute(select(col(LedgerPostingRow.amount)).where(where))
         return sum(rows.scalars(), Decimal(0))
@@ -175,13 +176,13 @@ async def entries(
 ) -> list[tuple[LedgerEntryRow, Decimal]]:
     """The account's history, newest first: each entry with what it posted to this account.
     Page on by passing the last entry's id as ``before_id``."""
-    account_id = await _account_id(session, account)
-    if account_id is None:
+    found = await account_id(session, account)
+    if found is None:
         return []
     query = (
         select(LedgerEntryRow, col(LedgerPostingRow.amount))
         .join(LedgerPostingRow, col(LedgerPostingRow.entry_id) == col(LedgerEntryRow.id))
-        .where(col(LedgerPostingRow.account_id) == account_id)
+        .where(col(LedgerPostingRow.account_id) == found)
         .order_by(col(LedgerEntryRow.id).desc(), col(LedgerPostingRow.id).desc())
         .limit(limit)
     )

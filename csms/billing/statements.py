@@ -24,6 +24,7 @@ from chargepoints.tables import StationRow, TransactionRow
 from csms.accounts.model import Role
 from csms.accounts.portal_tables import SiteInvestorRow
 from csms.accounts.tables import TenantRow, UserRow
+from csms.billing import ledger
 from csms.billing.errors import NotFound
 from csms.billing.model import AccountKind, AccountRef, EntryKind
 from csms.billing.tables import LedgerAccountRow, LedgerEntryRow, LedgerPostingRow, RefundRow
@@ -96,15 +97,6 @@ def _in_span(span: Span) -> Any:
     return and_(col(LedgerEntryRow.created_at) >= span.start, col(LedgerEntryRow.created_at) < span.end)
 
 
-async def _account_id(session: AsyncSession, account: AccountRef) -> int | None:
-    query = select(col(LedgerAccountRow.id)).where(
-        col(LedgerAccountRow.kind) == account.kind.value,
-        col(LedgerAccountRow.owner) == account.owner,
-        col(LedgerAccountRow.currency) == account.currency,
-    )
-    return (await session.execute(query)).scalars().first()
-
-
 async def _sum(session: AsyncSession, account_id: int, where: Any) -> Decimal:
     query = (
         select(col(LedgerPostingRow.amount))
@@ -123,7 +115,7 @@ async def tenant_currency(session: AsyncSession, tenant_id: int) -> str:
 
 async def wallet_balances(session: AsyncSession, account: AccountRef, span: Span) -> tuple[Decimal, Decimal]:
     """The wallet's balance when the span opens and when it closes."""
-    account_id = await _account_id(session, account)
+    account_id = await ledger.account_id(session, account)
     if account_id is None:
         return Decimal(0), Decimal(0)
     opening = await _sum(session, account_id, col(LedgerEntryRow.created_at) < span.start)
@@ -135,7 +127,7 @@ async def wallet_lines(
 ) -> list[WalletLine]:
     """The wallet's postings in the span, oldest first, after entry ``after_id``; each line
     carries the balance it left, so any page stands on its own."""
-    account_id = await _account_id(session, account)
+    account_id = await ledger.account_id(session, account)
     if account_id is None:
         return []
     before = or_(
