@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from decimal import Decimal
 
 import uvicorn
 
-from chargepoints import admin
+from chargepoints import admin, site_loads
 from chargepoints.model import TokenStatus
 from csms import bootstrap, migrate, runtime
 from csms.accounts import services as accounts
@@ -25,6 +26,8 @@ from emulator.scenario import Arrivals, Scenario, SessionLength
 from tariffs import services as tariff_services
 
 SITE = "Demo Depot"
+SHARE_PER_EVSE_A = Decimal(16)
+"""The demo site's grid allows 16 A per EVSE, half of what 22 kW chargers draw."""
 PASSWORD = "demo-password-0001"
 TOKENS = [f"TAG-{n:04d}" for n in range(1, 21)]
 ACTOR = "demo"
@@ -100,6 +103,9 @@ async def seed(system: bootstrap.System, specs: list[StationSpec]) -> None:
     assert view.tariff.id is not None
     target = tariff_services.Target(site_id=site_id)
     await tariff_services.assign(view.tariff.id, target, ACTOR, uow=system.uow(), clock=clock)
+    evses = sum(spec.evse_count for spec in specs)
+    grid = site_loads.LoadSettings(SHARE_PER_EVSE_A * evses)  # half what they could draw: shared out live
+    await site_loads.configure(site_id, grid, ACTOR, uow=system.uow(), clock=clock, publisher=system.bus)
 
 
 def run(settings: Settings, *, stations: int, duration: float) -> int:
@@ -177,6 +183,7 @@ def _banner(base: str) -> None:
         f"  Charging sessions:   {base}/api/v1/operator/transactions\n"
         f"  Priced sessions:     {base}/api/v1/operator/cdrs  (CSV: {base}/api/v1/operator/cdrs.csv)\n"
         f"  Tariff:              {base}/api/v1/operator/tariffs/1\n"
+        f"  Site load sharing:   {base}/api/v1/operator/sites/1/load  (history: .../load/history)\n"
         f"  API documentation:   {base}/docs\n"
         f"  Health:              {base}/health\n"
         f"  OCPP endpoint:       {base.replace('http', 'ws')}/ocpp/<station id>  (password {PASSWORD})\n"

@@ -43,6 +43,10 @@ def test_demo_serves_live_emulated_stations(tmp_path: Path) -> None:
     try:
         deadline = time.monotonic() + 30
         stations = _wait_for_connected(port, expected=4, deadline=deadline)
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{port}/api/v1/operator/sites/1/load", timeout=5
+        ) as response:
+            load = json.load(response)
         while not any("connected: 4/4" in line for line in lines) and time.monotonic() < deadline:
             time.sleep(0.1)  # the progress line follows the boots it reports
     finally:
@@ -56,6 +60,8 @@ def test_demo_serves_live_emulated_stations(tmp_path: Path) -> None:
     assert {s["ocpp_version"] for s in stations} == {"1.6", "2.0.1"}
     assert f"http://127.0.0.1:{port}/api/v1/operator/stations" in output
     assert "connected: 4/4" in output
+    assert (load["unit"], load["max_import"]) == ("A", "128")  # 16 A for each of the 8 EVSEs
+    assert "/api/v1/operator/sites/1/load" in output
     assert (tmp_path / "csms.db").exists()
 
 
