@@ -44,6 +44,7 @@ from chargepoints.rules.load_allocation import (
     reclaim_cap,
     worth_sending,
 )
+from chargepoints.rules.metering import phase_draw
 from chargepoints.serial import SerialWork
 from chargepoints.site_loads import effective_limit
 from chargepoints.tables import (
@@ -54,7 +55,6 @@ from chargepoints.tables import (
     StationRow,
     TransactionRow,
 )
-from chargepoints.transactions import DRAWING_A
 from csms.accounts.model import Role
 from csms.accounts.tables import UserRow
 from tariffs import services as tariff_services
@@ -101,12 +101,9 @@ class Charging:
 
 @dataclass(slots=True)
 class Outcome:
-    """What one recompute decided, for the caller and the tests."""
+    """What one recompute decided: each session's amps, and when to share the site out again."""
 
-    site_id: int
-    limit: SiteLimit | None
     allocations: dict[int, Decimal] = field(default_factory=dict)
-    sent: dict[int, str] = field(default_factory=dict)  # transaction id -> the station's answer
     wake_at: datetime | None = None
 
 
@@ -250,7 +247,7 @@ class LoadManager:
         for session in sessions:
             session.plan = await self._plan(session, now)
         limit = _limit(load, now) if load is not None and load.enabled else None
-        outcome = Outcome(site_id, limit)
+        outcome = Outcome()
         capped: set[int] = set()  # sessions held to what they draw, so others get the rest
         if limit is None:
             outcome.allocations = {s.id: _plan_a(s, now) for s in sessions if s.plan is not None}
@@ -268,14 +265,13 @@ class LoadManager:
         lower = [(s, a) for s, a in changes if s.sent is None or a < s.sent.limit_a]
         higher = [(s, a) for s, a in changes if s.sent is not None and a >= s.sent.limit_a]
         for batch in (lower, higher):
-            answers = await asyncio.gather(*(self._send(site_id, s, a, now) for s, a in batch))
-            outcome.sent.update(zip((s.id for s, _ in batch), answers, strict=True))
+            await asyncio.gather(*(self._send(site_id, s, a, now) for s, a in batch))
         for session in sessions:
             amps = outcome.allocations.get(session.id)
             if amps is not None:
                 self._given[session.id] = (amps, session.phases, session.id in capped)
         if limit is not None or outcome.allocations:  # a site nobody manages needs no history or wake-ups
-            await self._keep_sample(site_id, limit, sessions, outcome, now)
+            await self._keep_sample(site_id, limit, sessions, outcome.allocations, now)
             async with self._uow() as uow:
                 rows = await site_loads.allocations(uow.session, site_id)
             retries = [at for at in map(self._retry_at, rows) if at is not None]
@@ -323,8 +319,8 @@ class LoadManager:
         most_w = session.hardware_a * VOLTS * session.phases
         return cost_plan(session.need, pinned.tariff, ZoneInfo(pinned.time_zone), now, most_w)
 
-    async def _send(self, site_id: int, session: Charging, amps: Decimal, now: datetime) -> str:
-        """Send one session its limit and keep the answer; returns the station's status."""
+    async def _send(self, site_id: int, session: Charging, amps: Decimal, now: datetime) -> None:
+        """Send one session its limit and keep the station's answer."""
         profile_id = await self._before_send(site_id, session, amps, now)
         profile = Profile(
             profile_id,
@@ -347,7 +343,6 @@ class LoadManager:
         except Exception as exc:
             log.info("TxProfile for transaction %s not delivered: %r", session.id, exc)
         await self._after_send(session, profile_id, status)
-        return status
 
     async def _before_send(self, site_id: int, session: Charging, amps: Decimal, now: datetime) -> int:
         """Record what is about to be sent, so no other recompute sends it again meanwhile."""
@@ -422,12 +417,12 @@ class LoadManager:
         site_id: int,
         limit: SiteLimit | None,
         sessions: list[Charging],
-        outcome: Outcome,
+        allocations: dict[int, Decimal],
         now: datetime,
     ) -> None:
         per_session = {
             str(s.id): {
-                "allocated_a": str(outcome.allocations.get(s.id, Decimal(0))),
+                "allocated_a": str(allocations.get(s.id, Decimal(0))),
                 "measured_a": None if s.measured_a is None else str(s.measured_a),
                 "phases": s.phases,
                 "station_id": s.tx.station_id,
@@ -443,7 +438,7 @@ class LoadManager:
                     at=now,
                     unit=limit.unit if limit else "A",
                     limit=limit.value if limit else Decimal(0),
-                    allocated_a=sum(outcome.allocations.values(), Decimal(0)),
+                    allocated_a=sum(allocations.values(), Decimal(0)),
                     measured_a=sum(measured, Decimal(0)) if measured else None,
                     sessions=per_session,
                 )
@@ -565,9 +560,7 @@ def _measure(session: Charging, reading: tuple[datetime, dict[str | None, float]
     sent = session.sent
     if sent is not None and sent.raised_at is not None and at <= sent.raised_at:
         return
-    per_phase = [value for phase, value in values.items() if phase is not None and phase.startswith("L")]
-    if per_phase:
-        session.measured_a = Decimal(str(max(per_phase)))
-        session.phases = sum(1 for value in per_phase if value >= DRAWING_A) or session.phases
-    elif None in values:
-        session.measured_a = Decimal(str(values[None]))
+    current, phases = phase_draw(values.items())
+    if current is not None:
+        session.measured_a = Decimal(str(current))
+    session.phases = phases or session.phases

@@ -26,7 +26,7 @@ from chargepoints.model import (
 from chargepoints.ports import Clock, EventPublisher
 from chargepoints.repository import UnitOfWork
 from chargepoints.rules.authorization import StoredToken, decide
-from chargepoints.rules.metering import register_readings, widen
+from chargepoints.rules.metering import phase_draw, register_readings, widen
 from chargepoints.rules.review import Reason, started_offline, unknown_token, unknown_transaction
 from chargepoints.tables import TransactionEventRow, TransactionRow
 from tariffs import services as tariff_services
@@ -113,23 +113,13 @@ def meter_event(
     )
 
 
-DRAWING_A = 1.0
-"""A phase carrying less than this is taken as idle when counting the phases a vehicle uses."""
-
-
 def phase_currents(samples: Sequence[Sample]) -> tuple[float | None, int | None]:
-    """The highest phase current of the latest Current.Import readings, and how many phases
-    draw (None when the station reports no per-phase values, or none draws)."""
+    """``phase_draw`` of the latest Current.Import readings in a batch."""
     currents = [s for s in samples if s.measurand == "Current.Import"]
     if not currents:
         return None, None
     latest = max(s.timestamp for s in currents)
-    now = [s for s in currents if s.timestamp == latest]
-    per_phase = [s.value for s in now if s.phase is not None and s.phase.startswith("L")]
-    if not per_phase:
-        return max(s.value for s in now), None
-    drawing = sum(1 for value in per_phase if value >= DRAWING_A)
-    return max(per_phase), drawing or None
+    return phase_draw((s.phase, s.value) for s in currents if s.timestamp == latest)
 
 
 def note_readings(tx: TransactionRow, samples: Iterable[Sample], now: datetime) -> None:

@@ -34,3 +34,19 @@ def widen(start: int | None, last: int | None, reading: float) -> tuple[int, int
     whatever order the messages arrived in."""
     wh = round(reading)
     return (wh if start is None else min(start, wh), wh if last is None else max(last, wh))
+
+
+DRAWING_A = 1.0
+"""A phase carrying less than this is taken as idle when counting the phases a vehicle uses."""
+
+
+def phase_draw(readings: Iterable[tuple[str | None, float]]) -> tuple[float | None, int | None]:
+    """From one moment's Current.Import readings as (phase, amps): the highest phase current
+    (the unphased value where the station reports no L1..L3), and how many phases draw (None
+    when it reports none per phase, or none draws)."""
+    readings = list(readings)
+    per_phase = [value for phase, value in readings if phase is not None and phase.startswith("L")]
+    if not per_phase:
+        return max((value for _, value in readings), default=None), None
+    drawing = sum(1 for value in per_phase if value >= DRAWING_A)
+    return max(per_phase), drawing or None
