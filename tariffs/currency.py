@@ -1,4 +1,4 @@
-"""Currencies' minor units and the one rounding a price goes through."""
+"""Currencies' minor units, the one rounding a price goes through, and how decimals read."""
 
 from __future__ import annotations
 
@@ -40,3 +40,9 @@ def round_half_up(amount: Fraction, unit: Decimal) -> Decimal:
     steps = abs(amount) / Fraction(unit)
     whole = floor(steps + Fraction(1, 2))
     return Decimal(whole if amount >= 0 else -whole) * unit
+
+
+def plain(number: Decimal) -> str:
+    """A decimal as its shortest text, without exponent or trailing zeros: 13, 0.13 (the
+    same from either database: PostgreSQL's 12.000000 reads 12)."""
+    return format(number.normalize(), "f")

@@ -15,7 +15,7 @@ from csms.billing import coupons
 from csms.billing.coupon_rules import CouponKind
 from csms.billing.errors import BillingError, NotFound
 from csms.billing.tables import CouponTemplateRow
-from tariffs.currency import billed
+from tariffs.currency import billed, plain
 from web.api.operator import Page
 from web.deps import (
     BodyId,
@@ -173,7 +173,7 @@ def _money(amount: Decimal | None, currency: str) -> str | None:
 def _value(template: CouponTemplateRow) -> str:
     """A percent reads as a number (20), an amount in its currency (5.00)."""
     if template.kind == CouponKind.PERCENT_OFF:
-        return format(template.value.normalize(), "f")
+        return plain(template.value)
     return str(billed(template.value, template.currency))
 
 

@@ -12,11 +12,12 @@ from pydantic import AwareDatetime, BaseModel, Field, PlainSerializer
 
 from chargepoints import site_loads
 from chargepoints.load_tables import AllocationRow, SiteLoadRow, SiteLoadSampleRow
+from tariffs.currency import plain
 from web.deps import ClockDep, DbId, PublisherDep, SessionDep, UowDep, actor
 
 router = APIRouter(prefix="/api/v1/operator/sites/{site_id}/load", tags=["load management"])
 Amount = Annotated[Decimal, Field(ge=0, le=Decimal(10) ** 9, decimal_places=3)]
-Number = Annotated[Decimal, PlainSerializer(lambda d: format(d.normalize(), "f"), return_type=str)]
+Number = Annotated[Decimal, PlainSerializer(plain, return_type=str)]
 """A decimal as the shortest string, the same from either database ("12", not "12.000000")."""
 
 

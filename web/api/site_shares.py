@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from csms.billing import site_shares
 from csms.billing.errors import NotFound
+from tariffs.currency import plain
 from web.deps import ClockDep, DbId, SessionDep, SettingsDep, UowDep, actor
 
 router = APIRouter(prefix="/api/v1/operator/sites/{site_id}/revenue-share", tags=["billing"])
@@ -28,9 +29,7 @@ class ShareOut(BaseModel):
 
 def _out(site_id: int, rate: Decimal | None, default: Decimal) -> ShareOut:
     shown = default if rate is None else rate
-    return ShareOut(
-        site_id=site_id, platform_fee_rate=format(shown.normalize(), "f"), own_rate=rate is not None
-    )
+    return ShareOut(site_id=site_id, platform_fee_rate=plain(shown), own_rate=rate is not None)
 
 
 @router.get("")

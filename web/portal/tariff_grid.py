@@ -18,6 +18,7 @@ from starlette.datastructures import FormData
 
 from tariffs import validation
 from tariffs.codec import DAYS, tariff_from_json
+from tariffs.currency import plain
 from tariffs.errors import InvalidTariff
 from tariffs.model import HOLIDAY, Band, Tariff
 
@@ -106,7 +107,7 @@ class TariffForm:
             ],
             session_fee=definition.get("session_fee", "0"),
             time_fee_per_minute=definition.get("time_fee_per_minute", "0"),
-            tax_percent=_plain(Decimal(definition.get("tax_rate", "0")) * 100),
+            tax_percent=plain(Decimal(definition.get("tax_rate", "0")) * 100),
             idle_per_minute=idle.get("per_minute", ""),
             idle_grace_minutes=str(idle.get("grace_minutes", 0)),
             idle_cap=idle.get("cap") or "",
@@ -135,7 +136,7 @@ class TariffForm:
             "session_fee": self.session_fee or "0",
             "min_price": self.min_price or None,
             "max_price": self.max_price or None,
-            "tax_rate": _plain(_number(self.tax_percent or "0", "tax rate") / 100),
+            "tax_rate": plain(_number(self.tax_percent or "0", "tax rate") / 100),
         }
 
 
@@ -235,8 +236,3 @@ def _whole(text: str, what: str) -> int:
     if not text.isdigit():
         raise InvalidTariff(f"{what}: {text!r} is not a whole number")
     return int(text)
-
-
-def _plain(number: Decimal) -> str:
-    """A decimal without exponent or trailing zeros: 13, 0.13."""
-    return format(number.normalize(), "f")
